@@ -1,0 +1,59 @@
+// The JIT engine: loop-IR kernels -> LLVM IR -> optimised -> machine code,
+// through ORC LLJIT. LLVM stays behind this header (pimpl); every LLVM error
+// becomes numjit::Error here.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "ir/loop_ir.h"
+#include "runtime/abi.h"
+
+namespace numjit {
+
+struct CodegenOptions {
+  int opt_level = 3;      // LLVM IR optimisation level, 0-3
+  bool fastmath = false;  // reassociation and contraction on float ops
+};
+
+/** Machine code of one kernel; the code is freed with the last reference. */
+class CompiledKernel {
+ public:
+  ~CompiledKernel();
+  nj_kernel_fn fn = nullptr;
+
+ private:
+  friend class JitEngine;
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+/** Text a kernel produces at the later stages (--emit=llvm|llvm-opt|asm). */
+enum class CodegenText { Llvm, LlvmOpt, Asm };
+
+/** One LLJIT instance for the host CPU. Thread-safe: compiles are serialised. */
+class JitEngine {
+ public:
+  /** Creates the JIT for the host (throws numjit::Error on failure). */
+  JitEngine();
+  ~JitEngine();
+  JitEngine(const JitEngine&) = delete;
+  JitEngine& operator=(const JitEngine&) = delete;
+
+  /** Compiles `k` to callable code. */
+  std::shared_ptr<CompiledKernel> compile(const Kernel& k, const CodegenOptions& opts);
+
+  /** The LLVM IR (before or after optimisation) or assembly of `k`. */
+  std::string text(const Kernel& k, const CodegenOptions& opts, CodegenText what);
+
+  /** Host CPU name and feature string (part of cache keys). */
+  std::string host_cpu() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  std::mutex mu_;
+};
+
+}  // namespace numjit

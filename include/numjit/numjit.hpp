@@ -1,0 +1,202 @@
+// numjit public API.
+//
+//   numjit::Jit jit;                               // options: threads, opt level...
+//   std::vector<double> p = ..., q = ..., f = ...;
+//   double r = jit.eval("sum(p*q - f)", {{"p", p}, {"q", q}, {"f", f}}).scalar<double>();
+//
+// Arrays passed in are views of the caller's memory (no copy); results are
+// owning, 64-byte-aligned arrays.  Errors of any kind are numjit::Error.
+#pragma once
+
+#include <cstdint>
+#include <initializer_list>
+#include <memory>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace numjit {
+
+/** The five element types of the language. */
+enum class DType : int32_t { Bool = 0, I32 = 1, I64 = 2, F32 = 3, F64 = 4 };
+
+/** "bool", "i32", "i64", "f32", "f64". */
+const char* dtype_name(DType t);
+/** Bytes per element (bool is one byte). */
+int64_t dtype_size(DType t);
+
+template <class T> constexpr DType dtype_of() {
+  if constexpr (std::is_same_v<T, bool>) return DType::Bool;
+  else if constexpr (std::is_same_v<T, int32_t>) return DType::I32;
+  else if constexpr (std::is_same_v<T, int64_t>) return DType::I64;
+  else if constexpr (std::is_same_v<T, float>) return DType::F32;
+  else if constexpr (std::is_same_v<T, double>) return DType::F64;
+  else static_assert(sizeof(T) == 0, "numjit arrays hold bool, int32_t, int64_t, float or double");
+}
+
+/** Every user-visible failure: source, type, shape, runtime, I/O, cache. The
+ *  message is complete (for source errors: file:line:col, the line, a caret). */
+class Error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+/** An array of rank 0-2: either a view of memory someone else owns, or the
+ *  owner of 64-byte-aligned memory (shared between copies of the handle).
+ *  Strides are in elements. Rank 0 holds one element (a NumPy 0-d array). */
+class Array {
+ public:
+  Array() = default;
+
+  /** A new owning, zero-filled, C-ordered array. */
+  static Array zeros(DType dtype, std::vector<int64_t> shape);
+  /** A non-owning view; strides in elements (empty: C order). */
+  static Array view(void* data, DType dtype, std::vector<int64_t> shape,
+                    std::vector<int64_t> strides = {});
+  template <class T> static Array view(std::span<T> s) {
+    return view(const_cast<std::remove_const_t<T>*>(s.data()),
+                dtype_of<std::remove_const_t<T>>(), {int64_t(s.size())});
+  }
+  template <class T> static Array view(std::vector<T>& v) { return view(std::span<T>(v)); }
+  template <class T> static Array view(const std::vector<T>& v) { return view(std::span<const T>(v)); }
+  /** An owning copy of `values`. */
+  template <class T> static Array from(const std::vector<T>& values) {
+    Array a = zeros(dtype_of<T>(), {int64_t(values.size())});
+    for (size_t i = 0; i < values.size(); ++i) a.data<T>()[i] = values[i];
+    return a;
+  }
+
+  DType dtype() const { return dtype_; }
+  int ndim() const { return int(shape_.size()); }
+  const std::vector<int64_t>& shape() const { return shape_; }
+  const std::vector<int64_t>& strides() const { return strides_; }
+  int64_t size() const;
+  bool owns_memory() const { return owner_ != nullptr; }
+  bool is_contiguous() const;
+  void* raw_data() const { return data_; }
+  template <class T> T* data() const {
+    if (dtype_of<T>() != dtype_) throw Error(std::string("array holds ") + dtype_name(dtype_) + ", not " + dtype_name(dtype_of<T>()));
+    return static_cast<T*>(data_);
+  }
+  /** Element (i) / (i, j) / () converted to T, honouring strides. */
+  template <class T> T at(int64_t i = 0, int64_t j = 0) const;
+  /** A C-ordered owning copy. */
+  Array copy() const;
+  /** Elements in C order, converted to T. */
+  template <class T> std::vector<T> to_vector() const {
+    std::vector<T> out;
+    out.reserve(size_t(size()));
+    if (ndim() == 0) out.push_back(at<T>());
+    else if (ndim() == 1) for (int64_t i = 0; i < shape_[0]; ++i) out.push_back(at<T>(i));
+    else for (int64_t i = 0; i < shape_[0]; ++i) for (int64_t j = 0; j < shape_[1]; ++j) out.push_back(at<T>(i, j));
+    return out;
+  }
+
+ private:
+  friend struct ArrayAccess;
+  void* data_ = nullptr;
+  DType dtype_ = DType::F64;
+  std::vector<int64_t> shape_, strides_;
+  std::shared_ptr<void> owner_;
+};
+
+/** A scalar or an array: the values scripts and kernels exchange with the host.
+ *  Host scalars are strong i64 / f64 / bool, as Numba types Python numbers. */
+class Value {
+ public:
+  Value() = default;
+  Value(Array a) : is_array_(true), array_(std::move(a)) {}
+  template <class T> Value(std::vector<T>& v) : Value(Array::view(v)) {}
+  template <class T> Value(const std::vector<T>& v) : Value(Array::view(v)) {}
+  template <class T> Value(std::span<T> s) : Value(Array::view(s)) {}
+  Value(double v) : dtype_(DType::F64), f_(v) {}
+  Value(float v) : dtype_(DType::F32), f_(v) {}
+  Value(int64_t v) : dtype_(DType::I64), i_(v) {}
+  Value(int v) : dtype_(DType::I64), i_(v) {}
+  Value(bool v) : dtype_(DType::Bool), i_(v) {}
+
+  /** A scalar of the given dtype; `weak` marks a Python-literal-like value. */
+  static Value scalar(DType t, double f, int64_t i, bool weak = false);
+
+  bool is_array() const { return is_array_; }
+  bool is_scalar() const { return !is_array_; }
+  bool weak() const { return weak_; }
+  DType dtype() const { return is_array_ ? array_.dtype() : dtype_; }
+  const Array& array() const;
+  /** The scalar converted to T (rank-0 arrays count as scalars). */
+  template <class T> T scalar() const;
+
+ private:
+  bool is_array_ = false;
+  bool weak_ = false;
+  Array array_;
+  DType dtype_ = DType::F64;
+  double f_ = 0;   // F32, F64
+  int64_t i_ = 0;  // Bool, I32, I64
+  friend struct ValueAccess;
+};
+
+/** Named arguments of eval / run. */
+using Args = std::vector<std::pair<std::string, Value>>;
+
+/** Compiler and runtime options. */
+struct Options {
+  int threads = 0;          ///< worker threads; 0: NUMJIT_NUM_THREADS or all cores
+  int opt_level = 3;        ///< LLVM IR optimisation level, 0-3
+  bool fastmath = false;    ///< allow reassociation and contraction (changes bits)
+  bool boundscheck = true;  ///< check element indices in kernels
+  std::string cache_dir;    ///< on-disk cache; empty: $NUMJIT_CACHE_DIR or ~/.cache/numjit
+};
+
+/** Pipeline stages, in order; --emit=STAGE, the REPL and golden tests use them. */
+enum class Stage { Tokens, Ast, Typed, Array, Fused, Loops, Llvm, LlvmOpt, Asm };
+/** Parses "tokens", "ast", ... "asm"; throws Error naming the valid ones. */
+Stage parse_stage(std::string_view name);
+const char* stage_name(Stage s);
+
+/** NumPy-style text of a value (`[1. 2. 3.]`, truncated when long). */
+std::string format_value(const Value& v);
+
+class Session;
+
+/** The JIT: compiles and runs numjit source. Owns the LLVM JIT and caches.
+ *  Distinct Jit objects are independent. */
+class Jit {
+ public:
+  explicit Jit(Options options = {});
+  ~Jit();
+  Jit(const Jit&) = delete;
+  Jit& operator=(const Jit&) = delete;
+
+  const Options& options() const;
+
+  /** Evaluates one expression over named host values (arrays are viewed, not
+   *  copied). Compiled code is cached per expression and argument signature. */
+  Value eval(std::string_view expr, const Args& args = {});
+
+  /** Runs a script (statements separated by newlines); `print` output goes to
+   *  `out`. Variables persist in this Jit's session between calls. */
+  void run(std::string_view source, std::string_view filename = "<string>");
+
+  /** Text of stage `stage` for `source` (a script or an expression) with
+   *  `args` as its free variables. */
+  std::string emit(std::string_view source, Stage stage, const Args& args = {},
+                   std::string_view filename = "<string>");
+
+  /** A variable of the session (after run), or throws Error. */
+  Value get(const std::string& name) const;
+  /** Binds a session variable. */
+  void set(const std::string& name, Value v);
+
+  /** Where `print` writes; defaults to stdout. */
+  void set_output(std::ostream* out);
+
+ private:
+  std::unique_ptr<Session> session_;
+};
+
+}  // namespace numjit

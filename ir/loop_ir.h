@@ -1,0 +1,142 @@
+// The loop IR: what fused array expressions (and `def` kernels) lower to,
+// and the only thing codegen sees. Scalars, buffers, loads and stores,
+// loops and structured reductions; element semantics are the array IR's
+// (ir/array_ir.h), reduction order is ir/reduce_order.h.
+//
+// A Kernel reads buffers 0..num_inputs-1 (the arguments: arrays, and scalars
+// as rank-0 buffers) and fills result buffers it allocates. Expressions are
+// pure and interned per kernel; statements are a tree.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ir/array_ir.h"
+
+namespace numjit {
+
+#define NUMJIT_FOR_EACH_LOOP_EXPR(X)                                                 \
+  X(Const)   /* ival / fval of dtype */                                              \
+  X(Var)     /* var: a scalar local */                                               \
+  X(Dim)     /* buf, ival: axis — a buffer's length on an axis (i64) */              \
+  X(Load)    /* buf; ops: one i64 index per axis (none for rank 0) */                \
+  X(Unary)   /* op: UnaryOp; ops[0] */                                               \
+  X(Binary)  /* op: BinaryOp; ops[0], ops[1] (comparisons give bool) */              \
+  X(Math)    /* op: MathFn; ops[0] */                                                \
+  X(Cast)    /* ops[0] to dtype */                                                   \
+  X(Select)  /* ops: cond, a, b */                                                   \
+  X(Random)  /* op: 0 uniform / 1 normal; ops: seed, index (f64) */
+
+enum class LExprKind {
+#define NUMJIT_LEXPR_ENUM(name) name,
+  NUMJIT_FOR_EACH_LOOP_EXPR(NUMJIT_LEXPR_ENUM)
+#undef NUMJIT_LEXPR_ENUM
+};
+
+struct LExpr {
+  LExprKind kind;
+  DType dtype;
+  int op = 0;
+  int64_t ival = 0;
+  double fval = 0;
+  int var = -1;  // Var
+  int buf = -1;  // Dim, Load
+  std::vector<const LExpr*> ops;
+};
+
+/** The runtime error a Check raises (see runtime/abi.h nj_fail_*). */
+enum class CheckKind {
+  Message,  // text
+  Index,    // args: index, axis, size
+  Shapes,   // args: a, b
+  Key,      // args: key, position, ngroups
+};
+
+/** Accumulator kinds of a ReduceLoop (argmin/argmax carry value + index). */
+enum class AccKind { Sum, Prod, Min, Max, Any, All, ArgMin, ArgMax };
+const char* acc_kind_name(AccKind k);
+
+enum class LStmtKind {
+  Assign,       // var = value
+  Store,        // buf[index...] = value
+  For,          // for var in [lo, hi): body   (vectorize: body is straight-line)
+  ReduceLoop,   // for var in [0, extent): body; accs fold their values (reduce_order.h)
+  If,           // if value: body else orelse
+  Check,        // unless value: raise check/message/args
+  AllocResult,  // buf = a new result array of dims (args)
+  AllocTemp,    // buf = scratch of dims (args), freed after the call
+};
+
+struct Accumulator {
+  AccKind kind;
+  DType dtype;          // of the value folded in
+  const LExpr* value;   // evaluated in the loop body, per index
+  int result_var;       // holds the result after the loop (argmin/argmax: the index)
+};
+
+struct LStmt {
+  LStmtKind kind;
+  int var = -1;
+  int buf = -1;
+  const LExpr* value = nullptr;        // Assign, Store, If/Check condition
+  const LExpr* lo = nullptr;           // For
+  const LExpr* hi = nullptr;           // For upper bound, ReduceLoop extent
+  std::vector<const LExpr*> args;      // Store index, Alloc dims, Check args
+  std::vector<LStmt> body, orelse;
+  std::vector<Accumulator> accs;       // ReduceLoop
+  bool vectorize = false;              // For: lanes may run in SIMD
+  CheckKind check = CheckKind::Message;
+  std::string message;                 // Check: text or "where" prefix
+};
+
+enum class BufferKind { Input, Result, Temp };
+
+struct Buffer {
+  std::string name;
+  BufferKind kind;
+  DType dtype;
+  int rank;
+  bool contiguous;  // innermost stride is 1 (always for results and temps)
+};
+
+
+/** Builds interned loop-IR expressions for one kernel (folding constants). */
+class LoopBuilder {
+ public:
+  LoopBuilder();
+  ~LoopBuilder();
+  const LExpr* constant(DType t, double f, int64_t i);
+  const LExpr* i64(int64_t v) { return constant(DType::I64, 0, v); }
+  const LExpr* var(int id, DType t);
+  const LExpr* dim(int buf, int axis);
+  const LExpr* load(int buf, DType t, std::vector<const LExpr*> index);
+  const LExpr* unary(UnaryOp op, const LExpr* a);
+  const LExpr* binary(BinaryOp op, const LExpr* a, const LExpr* b);
+  const LExpr* math(MathFn fn, DType out, const LExpr* a);
+  const LExpr* cast(const LExpr* a, DType t);
+  const LExpr* select(const LExpr* c, const LExpr* a, const LExpr* b);
+  const LExpr* random(int kind, const LExpr* seed, const LExpr* index);
+
+ private:
+  const LExpr* make(LExpr e);
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+struct Kernel {
+  std::string name;
+  std::vector<Buffer> buffers;  // inputs are 0..num_inputs-1, in argument order
+  int num_inputs = 0;
+  std::vector<int> results;     // buffer ids of the results, in order
+  std::vector<DType> var_types;
+  std::vector<std::string> var_names;
+  std::vector<LStmt> body;
+  std::shared_ptr<LoopBuilder> exprs;  // owns every LExpr above
+};
+
+/** Deterministic text of a kernel (--emit=loops, golden tests). */
+std::string print_kernel(const Kernel& k);
+
+}  // namespace numjit

@@ -1,0 +1,258 @@
+// Element-level semantics of every array-IR operation on one scalar, used
+// by constant folding and by the reference interpreter. Codegen emits the
+// same formulas (codegen/llvm_codegen.cpp cites each one it mirrors).
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <limits>
+
+#include "ir/array_ir.h"
+#include "runtime/abi.h"
+
+namespace numjit {
+
+/** One element of any dtype: floats in f, ints and bools in i. */
+struct Scalar {
+  double f = 0;
+  int64_t i = 0;
+};
+
+inline Scalar make_scalar(DType t, double f, int64_t i) {
+  Scalar s;
+  if (is_float(t)) s.f = t == DType::F32 ? double(float(f)) : f;
+  else s.i = i;
+  return s;
+}
+
+/** Wraps an i64 result to the dtype's width (two's complement). */
+inline int64_t wrap_int(DType t, int64_t v) {
+  if (t == DType::I32) return int64_t(int32_t(uint32_t(uint64_t(v))));
+  if (t == DType::Bool) return v != 0;
+  return v;
+}
+/** Rounds a double result to the dtype's precision. */
+inline double round_float(DType t, double v) { return t == DType::F32 ? double(float(v)) : v; }
+
+/** Float -> int as x86 cvtt does for NumPy: NaN and out of range give INT_MIN. */
+inline int64_t float_to_int(DType to, double v) {
+  if (to == DType::I32) {
+    if (!(v > -2147483649.0 && v < 2147483648.0)) return std::numeric_limits<int32_t>::min();
+    return int64_t(int32_t(v));
+  }
+  if (!(v >= -9223372036854775808.0 && v < 9223372036854775808.0))
+    return std::numeric_limits<int64_t>::min();
+  return int64_t(v);
+}
+
+inline Scalar cast_scalar(Scalar s, DType from, DType to) {
+  Scalar r;
+  if (to == DType::Bool) r.i = is_float(from) ? (s.f != 0 || std::isnan(s.f)) : (s.i != 0);
+  else if (is_float(to)) r.f = round_float(to, is_float(from) ? s.f : double(s.i));
+  else r.i = is_float(from) ? float_to_int(to, s.f) : wrap_int(to, s.i);
+  return r;
+}
+
+/** NumPy's npy_divmod for floats: floor quotient and remainder. */
+inline void float_divmod(double a, double b, double& div, double& mod) {
+  mod = std::fmod(a, b);
+  if (b == 0) {
+    div = a / b;
+    return;
+  }
+  div = (a - mod) / b;
+  if (mod != 0) {
+    if ((b < 0) != (mod < 0)) {
+      mod += b;
+      div -= 1.0;
+    }
+  } else {
+    mod = std::copysign(0.0, b);
+  }
+  if (div != 0) {
+    double floordiv = std::floor(div);
+    if (div - floordiv > 0.5) floordiv += 1.0;
+    div = floordiv;
+  } else {
+    div = std::copysign(0.0, a / b);
+  }
+}
+
+inline int64_t int_floordiv(DType t, int64_t a, int64_t b) {
+  if (b == 0) return 0;
+  if (b == -1) return wrap_int(t, int64_t(0 - uint64_t(a)));
+  int64_t q = a / b;
+  if ((a % b != 0) && ((a < 0) != (b < 0))) q -= 1;
+  return q;
+}
+inline int64_t int_mod(int64_t a, int64_t b) {
+  if (b == 0 || b == -1) return 0;
+  int64_t r = a % b;
+  if (r != 0 && ((r < 0) != (b < 0))) r += b;
+  return r;
+}
+
+/** a op b with both operands (and the result) already of dtype `t`; for
+ *  comparisons `t` is the operand dtype and the result a bool in .i. */
+inline Scalar eval_binary(BinaryOp op, DType t, Scalar a, Scalar b) {
+  Scalar r;
+  const bool fl = is_float(t);
+  auto fres = [&](double v) { r.f = round_float(t, v); };
+  auto ires = [&](uint64_t v) { r.i = wrap_int(t, int64_t(v)); };
+  switch (op) {
+    case BinaryOp::Add:
+      if (fl) fres(a.f + b.f);
+      else if (t == DType::Bool) r.i = a.i | b.i;
+      else ires(uint64_t(a.i) + uint64_t(b.i));
+      break;
+    case BinaryOp::Sub:
+      if (fl) fres(a.f - b.f); else ires(uint64_t(a.i) - uint64_t(b.i));
+      break;
+    case BinaryOp::Mul:
+      if (fl) fres(a.f * b.f);
+      else if (t == DType::Bool) r.i = a.i & b.i;
+      else ires(uint64_t(a.i) * uint64_t(b.i));
+      break;
+    case BinaryOp::Div: fres(a.f / b.f); break;
+    case BinaryOp::FloorDiv:
+      if (fl) { double d, m; float_divmod(a.f, b.f, d, m); fres(d); }
+      else r.i = wrap_int(t, int_floordiv(t, a.i, b.i));
+      break;
+    case BinaryOp::Mod:
+      if (fl) { double d, m; float_divmod(a.f, b.f, d, m); fres(m); }
+      else r.i = int_mod(a.i, b.i);
+      break;
+    case BinaryOp::Pow:
+      if (fl) fres(t == DType::F32 ? double(std::pow(float(a.f), float(b.f))) : std::pow(a.f, b.f));
+      else if (t == DType::I32) r.i = nj_ipow_i32(int32_t(a.i), int32_t(b.i));
+      else r.i = nj_ipow_i64(a.i, b.i);
+      break;
+    case BinaryOp::BitAnd: r.i = a.i & b.i; break;
+    case BinaryOp::BitOr: r.i = a.i | b.i; break;
+    case BinaryOp::BitXor: r.i = wrap_int(t, a.i ^ b.i); break;
+    case BinaryOp::Lt: r.i = fl ? a.f < b.f : a.i < b.i; break;
+    case BinaryOp::Le: r.i = fl ? a.f <= b.f : a.i <= b.i; break;
+    case BinaryOp::Gt: r.i = fl ? a.f > b.f : a.i > b.i; break;
+    case BinaryOp::Ge: r.i = fl ? a.f >= b.f : a.i >= b.i; break;
+    case BinaryOp::Eq: r.i = fl ? a.f == b.f : a.i == b.i; break;
+    case BinaryOp::Ne: r.i = fl ? a.f != b.f : a.i != b.i; break;
+    case BinaryOp::Minimum:
+      if (fl) r.f = (std::isnan(a.f) || a.f <= b.f) ? a.f : b.f;
+      else r.i = a.i <= b.i ? a.i : b.i;
+      break;
+    case BinaryOp::Maximum:
+      if (fl) r.f = (std::isnan(a.f) || a.f >= b.f) ? a.f : b.f;
+      else r.i = a.i >= b.i ? a.i : b.i;
+      break;
+    case BinaryOp::FMod:
+      if (fl) fres(std::fmod(a.f, b.f));
+      else r.i = (b.i == 0 || b.i == -1) ? 0 : a.i % b.i;
+      break;
+    case BinaryOp::Arctan2:
+      fres(t == DType::F32 ? double(std::atan2(float(a.f), float(b.f))) : std::atan2(a.f, b.f));
+      break;
+    case BinaryOp::Hypot:
+      fres(t == DType::F32 ? double(std::hypot(float(a.f), float(b.f))) : std::hypot(a.f, b.f));
+      break;
+  }
+  // Minimum/Maximum keep a NaN from either side (NumPy propagates NaN).
+  if (fl && (op == BinaryOp::Minimum || op == BinaryOp::Maximum) && std::isnan(b.f)) r.f = b.f;
+  return r;
+}
+
+inline Scalar eval_unary(UnaryOp op, DType t, Scalar a) {
+  Scalar r;
+  if (op == UnaryOp::Neg) {
+    if (is_float(t)) r.f = -a.f;
+    else r.i = wrap_int(t, int64_t(0 - uint64_t(a.i)));
+  } else {
+    r.i = t == DType::Bool ? !a.i : wrap_int(t, ~a.i);
+  }
+  return r;
+}
+
+/** A float function of a float (in `t`, F32 computed in float precision). */
+template <class F>
+inline double math_in(DType t, double x, F f) {
+  if (t == DType::F32) return double(f(float(x)));
+  return f(x);
+}
+
+/** fn(a); `in` is the operand dtype, the result dtype is given by Builder::math. */
+inline Scalar eval_math(MathFn fn, DType in, Scalar a) {
+  Scalar r;
+  const bool fl = is_float(in);
+  const double x = a.f;
+  auto F = [&](auto f) { r.f = math_in(in, x, f); };
+#define NUMJIT_LIBM(name) F([](auto v) { return std::name(v); })
+  switch (fn) {
+    case MathFn::Abs:
+      if (fl) r.f = std::fabs(x);
+      else r.i = in == DType::Bool ? a.i : wrap_int(in, a.i < 0 ? int64_t(0 - uint64_t(a.i)) : a.i);
+      break;
+    case MathFn::Sign:
+      if (fl) r.f = std::isnan(x) ? x : (x > 0) - (x < 0);
+      else r.i = (a.i > 0) - (a.i < 0);
+      break;
+    case MathFn::Round:
+      if (fl) r.f = std::nearbyint(x); else r.i = a.i;
+      break;
+    case MathFn::Sqrt: NUMJIT_LIBM(sqrt); break;
+    case MathFn::Cbrt: NUMJIT_LIBM(cbrt); break;
+    case MathFn::Exp: NUMJIT_LIBM(exp); break;
+    case MathFn::Exp2: NUMJIT_LIBM(exp2); break;
+    case MathFn::Expm1: NUMJIT_LIBM(expm1); break;
+    case MathFn::Log: NUMJIT_LIBM(log); break;
+    case MathFn::Log1p: NUMJIT_LIBM(log1p); break;
+    case MathFn::Log2: NUMJIT_LIBM(log2); break;
+    case MathFn::Log10: NUMJIT_LIBM(log10); break;
+    case MathFn::Sin: NUMJIT_LIBM(sin); break;
+    case MathFn::Cos: NUMJIT_LIBM(cos); break;
+    case MathFn::Tan: NUMJIT_LIBM(tan); break;
+    case MathFn::Arcsin: NUMJIT_LIBM(asin); break;
+    case MathFn::Arccos: NUMJIT_LIBM(acos); break;
+    case MathFn::Arctan: NUMJIT_LIBM(atan); break;
+    case MathFn::Sinh: NUMJIT_LIBM(sinh); break;
+    case MathFn::Cosh: NUMJIT_LIBM(cosh); break;
+    case MathFn::Tanh: NUMJIT_LIBM(tanh); break;
+    case MathFn::Arcsinh: NUMJIT_LIBM(asinh); break;
+    case MathFn::Arccosh: NUMJIT_LIBM(acosh); break;
+    case MathFn::Arctanh: NUMJIT_LIBM(atanh); break;
+    case MathFn::Floor: NUMJIT_LIBM(floor); break;
+    case MathFn::Ceil: NUMJIT_LIBM(ceil); break;
+    case MathFn::Trunc: NUMJIT_LIBM(trunc); break;
+    case MathFn::IsNan: r.i = fl && std::isnan(x); break;
+    case MathFn::IsInf: r.i = fl && std::isinf(x); break;
+    case MathFn::IsFinite: r.i = !fl || std::isfinite(x); break;
+  }
+#undef NUMJIT_LIBM
+  return r;
+}
+
+/** The starting value of each lane of a reduction (ir/reduce_order.h):
+ *  -0.0 for float sums (so a sum of -0.0 stays -0.0), +-inf or the integer
+ *  extremes for min/max. */
+inline Scalar reduce_identity(ReduceOp op, DType t) {
+  const bool fl = is_float(t);
+  switch (op) {
+    case ReduceOp::Sum:
+    case ReduceOp::Mean:
+    case ReduceOp::Var: return fl ? Scalar{-0.0, 0} : Scalar{0, 0};
+    case ReduceOp::Prod: return Scalar{1.0, 1};
+    case ReduceOp::Any: return Scalar{0, 0};
+    case ReduceOp::All: return Scalar{0, 1};
+    case ReduceOp::Min:
+    case ReduceOp::ArgMin:
+      if (fl) return Scalar{INFINITY, 0};
+      if (t == DType::Bool) return Scalar{0, 1};
+      return Scalar{0, t == DType::I32 ? std::numeric_limits<int32_t>::max() : std::numeric_limits<int64_t>::max()};
+    case ReduceOp::Max:
+    case ReduceOp::ArgMax:
+      if (fl) return Scalar{-INFINITY, 0};
+      if (t == DType::Bool) return Scalar{0, 0};
+      return Scalar{0, t == DType::I32 ? std::numeric_limits<int32_t>::min() : std::numeric_limits<int64_t>::min()};
+  }
+  return Scalar{};
+}
+
+}  // namespace numjit
