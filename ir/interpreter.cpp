@@ -205,7 +205,7 @@ class Interpreter {
   Tensor view(const Node* n) {
     const Tensor& src = eval(n->ops[0]);
     int sr = int(src.shape.size());
-    std::vector<int64_t> start(size_t(sr)), step(n->steps.begin(), n->steps.end());
+    std::vector<int64_t> start(static_cast<size_t>(sr)), step(n->steps.begin(), n->steps.end());
     for (int k = 0; k < sr; ++k) {
       int64_t s = dim(n->ops[size_t(1 + 2 * k)]);
       if (step[size_t(k)] == 0) {  // an element index: wrap, then check

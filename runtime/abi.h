@@ -69,6 +69,11 @@ int32_t nj_fail_shapes(nj_ctx* ctx, const char* what, int64_t a, int64_t b);
 /** Records an out-of-range group key. Returns an error code. */
 int32_t nj_fail_key(nj_ctx* ctx, int64_t key, int64_t position, int64_t ngroups);
 
+/** Combines `n` block partials of a reduction in place, pairwise over block
+ *  index (ir/reduce_order.h), and returns the result in p[0]. `dtype` is
+ *  NJ_F32 or NJ_F64; `op` is 0 sum, 1 prod, 2 min, 3 max (NaN-propagating). */
+void nj_combine_partials(void* p, int64_t n, int32_t dtype, int32_t op);
+
 /** Integer power by squaring, shared by kernels and the interpreter; a
  *  negative exponent must have been rejected before the call. */
 int64_t nj_ipow_i64(int64_t base, int64_t exp);

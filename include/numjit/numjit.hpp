@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <initializer_list>
+#include <iosfwd>
 #include <memory>
 #include <span>
 #include <stdexcept>
@@ -181,6 +182,9 @@ class Jit {
   /** Runs a script (statements separated by newlines); `print` output goes to
    *  `out`. Variables persist in this Jit's session between calls. */
   void run(std::string_view source, std::string_view filename = "<string>");
+  /** Like run, and also prints the value of each expression statement (as
+   *  `numjit -e` and the REPL do). */
+  void run_interactive(std::string_view source, std::string_view filename = "<string>");
 
   /** Text of stage `stage` for `source` (a script or an expression) with
    *  `args` as its free variables. */

@@ -1,0 +1,94 @@
+#!/usr/bin/env python3
+"""Ratio table from numjit_bench's Google Benchmark JSON output.
+
+    ./numjit_bench --benchmark_repetitions=10 --benchmark_format=json > r.json
+    python3 bench/ratios.py r.json
+
+Benchmark names are K<id>/<impl>/threads:<T> (BENCHMARKS.md). With
+repetitions the *_median aggregates are used; without, the plain runs (the
+median of them if a name occurs more than once). Prints a markdown table:
+kernel, threads, numjit ms, cpp ms, numjit/cpp, and GB/s of each; variants
+(numjit-prange, ...) get a row of their own against the same cpp time.
+"""
+import json
+import re
+import statistics
+import sys
+
+# UseRealTime() makes Google Benchmark append "/real_time" to the name.
+NAME = re.compile(r"^(?P<kernel>[^/]+)/(?P<impl>[^/]+)/threads:(?P<threads>\d+)"
+                  r"(?:/(?:real_time|manual_time|process_time))*$")
+TO_MS = {"ns": 1e-6, "us": 1e-3, "ms": 1.0, "s": 1e3}
+
+
+def load(path):
+    with open(path) as fh:
+        data = json.load(fh)
+    benches = data.get("benchmarks", [])
+    medians = [b for b in benches
+               if b.get("run_type") == "aggregate" and b.get("aggregate_name") == "median"]
+    if medians:
+        rows = [(b.get("run_name", b["name"].rsplit("_", 1)[0]), b) for b in medians]
+    else:
+        rows = [(b.get("run_name", b["name"]), b) for b in benches
+                if b.get("run_type", "iteration") == "iteration" and not b.get("error_occurred")]
+    # (kernel, impl, threads) -> list of (ms, bytes/s)
+    out = {}
+    for name, b in rows:
+        m = NAME.match(name)
+        if not m or "real_time" not in b:
+            continue
+        ms = b["real_time"] * TO_MS.get(b.get("time_unit", "ns"), 1e-6)
+        key = (m["kernel"], m["impl"], int(m["threads"]))
+        out.setdefault(key, []).append((ms, b.get("bytes_per_second")))
+    result = {}
+    for key, vals in out.items():
+        ms = statistics.median(v[0] for v in vals)
+        bps = [v[1] for v in vals if v[1] is not None]
+        result[key] = (ms, statistics.median(bps) if bps else None)
+    return result, bool(medians)
+
+
+def kernel_order(k):
+    m = re.match(r"^K(\d+)$", k)
+    return (0, int(m.group(1)), "") if m else (1, 0, k)
+
+
+def fmt_ms(x):
+    return "-" if x is None else f"{x:.3f}"
+
+
+def fmt_gbs(x):
+    return "-" if x is None else f"{x / 1e9:.2f}"
+
+
+def main(argv):
+    if len(argv) != 2:
+        print(__doc__.strip(), file=sys.stderr)
+        return 2
+    res, used_medians = load(argv[1])
+    if not res:
+        print(f"{argv[1]}: no K<id>/<impl>/threads:<T> benchmarks found", file=sys.stderr)
+        return 1
+    print("| kernel | threads | numjit ms | cpp ms | numjit/cpp | numjit GB/s | cpp GB/s |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    groups = sorted({(k, t) for k, _, t in res}, key=lambda kt: (kernel_order(kt[0]), kt[1]))
+    for kernel, threads in groups:
+        cpp = res.get((kernel, "cpp", threads))
+        impls = sorted(i for k, i, t in res if (k, t) == (kernel, threads) and i != "cpp")
+        if not impls:  # reference only (triad, readsum: the bandwidth ceiling)
+            print(f"| {kernel} | {threads} | - | {fmt_ms(cpp[0])} | - | - | {fmt_gbs(cpp[1])} |")
+            continue
+        for impl in impls:
+            nj = res[(kernel, impl, threads)]
+            label = kernel if impl == "numjit" else f"{kernel} ({impl})"
+            ratio = f"{nj[0] / cpp[0]:.2f}" if cpp and cpp[0] > 0 else "-"
+            print(f"| {label} | {threads} | {fmt_ms(nj[0])} | {fmt_ms(cpp[0] if cpp else None)} "
+                  f"| {ratio} | {fmt_gbs(nj[1])} | {fmt_gbs(cpp[1] if cpp else None)} |")
+    src = "medians of repetitions" if used_medians else "single runs (no repetitions: noisy)"
+    print(f"\nTimes are real time, {src}; GB/s counts bytes read + written per call.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,226 @@
+// The ORC LLJIT wrapper (see jit.h): one LLJIT for the host CPU, the new
+// pass manager at O0-O3 with libmvec registered for the loop vectorizer,
+// runtime helpers defined as absolute symbols, one ResourceTracker per
+// kernel. Every llvm::Error becomes numjit::Error here.
+#include "codegen/jit.h"
+
+#include <llvm/Analysis/TargetLibraryInfo.h>
+#include <llvm/ExecutionEngine/Orc/Core.h>
+#include <llvm/ExecutionEngine/Orc/ExecutionUtils.h>
+#include <llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h>
+#include <llvm/ExecutionEngine/Orc/LLJIT.h>
+#include <llvm/IR/LegacyPassManager.h>
+#include <llvm/IR/Module.h>
+#include <llvm/MC/TargetRegistry.h>
+#include <llvm/Passes/PassBuilder.h>
+#include <llvm/Support/TargetSelect.h>
+#include <llvm/Support/raw_ostream.h>
+#include <llvm/Target/TargetMachine.h>
+#include <llvm/TargetParser/Host.h>
+
+#include <fmt/format.h>
+
+#include <atomic>
+#include <deque>
+
+#include "codegen/llvm_codegen.h"
+#include "frontend/diagnostics.h"
+
+namespace numjit {
+
+namespace {
+
+std::string to_string(llvm::Error e) {
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  os << e;
+  return os.str();
+}
+
+template <class T>
+T unwrap(llvm::Expected<T> v, const char* what) {
+  if (!v) throw Error(fmt::format("JIT error while {}: {}", what, to_string(v.takeError())));
+  return std::move(*v);
+}
+
+void check(llvm::Error e, const char* what) {
+  if (e) throw Error(fmt::format("JIT error while {}: {}", what, to_string(std::move(e))));
+}
+
+// libm functions whose libmvec AVX2 variants the loop vectorizer may call.
+// LLVM 19's own LIBMVEC_X86 table lists only sin, cos, tan, exp, log and pow.
+void add_libmvec(llvm::TargetLibraryInfoImpl& tlii) {
+  static const char* unary[] = {"acos", "acosh", "asin", "asinh", "atan", "atanh", "cbrt", "cos",
+                                "cosh", "exp", "exp2", "expm1", "log", "log10", "log1p", "log2",
+                                "sin", "sinh", "tan", "tanh"};
+  static const char* binary[] = {"atan2", "hypot", "pow"};
+  static std::deque<std::string> names;  // VecDesc keeps StringRefs
+  static std::vector<llvm::VecDesc> descs = [] {
+    std::vector<llvm::VecDesc> d;
+    auto keep = [](std::string s) -> const std::string& { return names.emplace_back(std::move(s)); };
+    auto add = [&](const char* fn, bool two) {
+      std::string v = two ? "vv" : "v";
+      const std::string& f64 = keep(fn);
+      const std::string& v64 = keep(fmt::format("_ZGVdN4{}_{}", v, fn));
+      const std::string& abi64 = keep("_ZGV_LLVM_N4" + v);
+      d.emplace_back(f64, v64, llvm::ElementCount::getFixed(4), false, abi64);
+      const std::string& f32 = keep(std::string(fn) + "f");
+      const std::string& v32 = keep(fmt::format("_ZGVdN8{}_{}f", v, fn));
+      const std::string& abi32 = keep("_ZGV_LLVM_N8" + v);
+      d.emplace_back(f32, v32, llvm::ElementCount::getFixed(8), false, abi32);
+    };
+    for (auto* f : unary) add(f, false);
+    for (auto* f : binary) add(f, true);
+    return d;
+  }();
+  tlii.addVectorizableFunctions(descs);
+}
+
+}  // namespace
+
+struct CompiledKernel::Impl {
+  llvm::orc::ResourceTrackerSP tracker;
+  std::mutex* mu = nullptr;
+};
+
+CompiledKernel::~CompiledKernel() {
+  if (impl_ && impl_->tracker) {
+    std::lock_guard<std::mutex> lock(*impl_->mu);
+    llvm::consumeError(impl_->tracker->remove());
+  }
+}
+
+struct JitEngine::Impl {
+  std::unique_ptr<llvm::orc::LLJIT> jit;
+  std::unique_ptr<llvm::TargetMachine> tm;
+  TargetInfo target;
+  std::atomic<uint64_t> counter{0};
+
+  std::unique_ptr<llvm::Module> build(llvm::LLVMContext& ctx, const Kernel& k, const std::string& symbol,
+                                      const CodegenOptions& opts) {
+    TargetInfo t = target;
+    t.fastmath = opts.fastmath;
+    auto m = emit_module(ctx, k, symbol, t);
+    m->setDataLayout(tm->createDataLayout());
+    m->setTargetTriple(tm->getTargetTriple().str());
+    return m;
+  }
+
+  void optimize(llvm::Module& m, int level) {
+    if (level <= 0) return;
+    llvm::LoopAnalysisManager lam;
+    llvm::FunctionAnalysisManager fam;
+    llvm::CGSCCAnalysisManager cgam;
+    llvm::ModuleAnalysisManager mam;
+    llvm::PipelineTuningOptions pto;
+    pto.LoopVectorization = true;
+    pto.SLPVectorization = true;
+    llvm::PassBuilder pb(tm.get(), pto);
+    // The TLI must be registered before the default analyses (LLVM19-NOTES.md).
+    llvm::TargetLibraryInfoImpl tlii(tm->getTargetTriple());
+    add_libmvec(tlii);
+    fam.registerPass([&] { return llvm::TargetLibraryAnalysis(tlii); });
+    pb.registerModuleAnalyses(mam);
+    pb.registerCGSCCAnalyses(cgam);
+    pb.registerFunctionAnalyses(fam);
+    pb.registerLoopAnalyses(lam);
+    pb.crossRegisterProxies(lam, fam, cgam, mam);
+    llvm::OptimizationLevel ol = level == 1   ? llvm::OptimizationLevel::O1
+                                 : level == 2 ? llvm::OptimizationLevel::O2
+                                              : llvm::OptimizationLevel::O3;
+    pb.buildPerModuleDefaultPipeline(ol).run(m, mam);
+  }
+};
+
+JitEngine::JitEngine() : impl_(std::make_unique<Impl>()) {
+  static std::once_flag init;
+  std::call_once(init, [] {
+    llvm::InitializeNativeTarget();
+    llvm::InitializeNativeTargetAsmPrinter();
+  });
+  auto jtmb = unwrap(llvm::orc::JITTargetMachineBuilder::detectHost(), "detecting the host CPU");
+  std::string cpu = llvm::sys::getHostCPUName().str();
+  std::string features;
+  for (auto& f : llvm::sys::getHostCPUFeatures()) features += (features.empty() ? "" : ",") + std::string(f.second ? "+" : "-") + f.first().str();
+  jtmb.setCPU(cpu);
+  jtmb.setCodeGenOptLevel(llvm::CodeGenOptLevel::Default);
+  impl_->target.cpu = cpu;
+  impl_->target.features = features;
+  impl_->target.avx2 = features.find("+avx2") != std::string::npos;
+  impl_->target.avx512 = features.find("+avx512f") != std::string::npos;
+  impl_->tm = unwrap(jtmb.createTargetMachine(), "creating the target machine");
+  impl_->jit = unwrap(llvm::orc::LLJITBuilder().setJITTargetMachineBuilder(std::move(jtmb)).create(),
+                      "creating the JIT");
+  auto& jd = impl_->jit->getMainJITDylib();
+  char prefix = impl_->jit->getDataLayout().getGlobalPrefix();
+  // Runtime helpers by explicit address; libm and libmvec from the process.
+  llvm::orc::SymbolMap helpers;
+  auto def = [&](const char* name, auto* fn) {
+    helpers[impl_->jit->mangleAndIntern(name)] = {llvm::orc::ExecutorAddr::fromPtr(reinterpret_cast<void*>(fn)),
+                                                   llvm::JITSymbolFlags::Exported | llvm::JITSymbolFlags::Callable};
+  };
+  def("nj_alloc_result", &nj_alloc_result);
+  def("nj_alloc_temp", &nj_alloc_temp);
+  def("nj_fail", &nj_fail);
+  def("nj_fail_index", &nj_fail_index);
+  def("nj_fail_shapes", &nj_fail_shapes);
+  def("nj_fail_key", &nj_fail_key);
+  def("nj_combine_partials", &nj_combine_partials);
+  def("nj_ipow_i64", &nj_ipow_i64);
+  def("nj_ipow_i32", &nj_ipow_i32);
+  def("nj_random_uniform", &nj_random_uniform);
+  def("nj_random_normal", &nj_random_normal);
+  check(jd.define(llvm::orc::absoluteSymbols(std::move(helpers))), "defining runtime helpers");
+  jd.addGenerator(unwrap(llvm::orc::DynamicLibrarySearchGenerator::GetForCurrentProcess(prefix), "searching the process"));
+  auto mvec = llvm::orc::DynamicLibrarySearchGenerator::Load("libmvec.so.1", prefix);
+  if (mvec) jd.addGenerator(std::move(*mvec));
+  else llvm::consumeError(mvec.takeError());  // vector calls then fail to link, with a clear error
+  auto libm = llvm::orc::DynamicLibrarySearchGenerator::Load("libm.so.6", prefix);
+  if (libm) jd.addGenerator(std::move(*libm));
+  else llvm::consumeError(libm.takeError());
+}
+
+JitEngine::~JitEngine() = default;
+
+std::string JitEngine::host_cpu() const { return impl_->target.cpu + ";" + impl_->target.features; }
+
+std::shared_ptr<CompiledKernel> JitEngine::compile(const Kernel& k, const CodegenOptions& opts) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto ctx = std::make_unique<llvm::LLVMContext>();
+  std::string symbol = fmt::format("nj_kernel_{}", impl_->counter++);
+  auto m = impl_->build(*ctx, k, symbol, opts);
+  impl_->optimize(*m, opts.opt_level);
+  auto& jd = impl_->jit->getMainJITDylib();
+  auto tracker = jd.createResourceTracker();
+  check(impl_->jit->addIRModule(tracker, llvm::orc::ThreadSafeModule(std::move(m), std::move(ctx))),
+        "adding a module");
+  auto addr = unwrap(impl_->jit->lookup(symbol), "linking a kernel");
+  auto out = std::make_shared<CompiledKernel>();
+  out->impl_ = std::make_unique<CompiledKernel::Impl>();
+  out->impl_->tracker = tracker;
+  out->impl_->mu = &mu_;
+  out->fn = addr.toPtr<nj_kernel_fn>();
+  return out;
+}
+
+std::string JitEngine::text(const Kernel& k, const CodegenOptions& opts, CodegenText what) {
+  std::lock_guard<std::mutex> lock(mu_);
+  llvm::LLVMContext ctx;
+  auto m = impl_->build(ctx, k, k.name.empty() ? "kernel" : k.name, opts);
+  if (what != CodegenText::Llvm) impl_->optimize(*m, opts.opt_level);
+  std::string out;
+  llvm::raw_string_ostream os(out);
+  if (what != CodegenText::Asm) {
+    m->print(os, nullptr);
+    return os.str();
+  }
+  llvm::SmallString<4096> buf;
+  llvm::raw_svector_ostream asm_os(buf);
+  llvm::legacy::PassManager pm;
+  if (impl_->tm->addPassesToEmitFile(pm, asm_os, nullptr, llvm::CodeGenFileType::AssemblyFile))
+    throw Error("JIT error: the target cannot emit assembly");
+  pm.run(*m);
+  return std::string(buf.str());
+}
+
+}  // namespace numjit

@@ -1,0 +1,1101 @@
+// Loop IR -> LLVM IR (see llvm_codegen.h).
+//
+// In: one loop-IR Kernel. Out: one function with the kernel ABI of
+// runtime/abi.h. Element semantics mirror ir/scalar_ops.h formula for
+// formula (the reference interpreter's), so JIT and interpreter agree bit
+// for bit except in transcendental functions (libm vs libmvec, <= 4 ulp).
+//
+// Loops: `For` loops marked vectorize are emitted scalar with loop metadata
+// and left to LLVM's loop vectorizer (libm calls are mapped to libmvec by
+// codegen/jit.cpp). Float reductions are emitted explicitly as 32-lane
+// vectors in the order of ir/reduce_order.h, so their bits never depend on
+// the host's vector width or on LLVM's choices; when the element expression
+// cannot be vectorized the same order is followed one lane at a time.
+#include "codegen/llvm_codegen.h"
+
+#include <llvm/IR/IRBuilder.h>
+#include <llvm/IR/Intrinsics.h>
+#include <llvm/IR/MDBuilder.h>
+#include <llvm/IR/Module.h>
+#include <llvm/IR/Verifier.h>
+#include <llvm/Support/raw_ostream.h>
+
+#include <fmt/format.h>
+
+#include <functional>
+#include <map>
+
+#include "frontend/diagnostics.h"
+#include "ir/reduce_order.h"
+#include "runtime/abi.h"
+
+namespace numjit {
+
+using llvm::BasicBlock;
+using llvm::IRBuilder;
+using LType = llvm::Type;
+using LValue = llvm::Value;
+
+namespace {
+
+/** The libm name of a math function of one float argument (f32 adds 'f'). */
+const char* libm_name(MathFn fn) {
+  switch (fn) {
+    case MathFn::Cbrt: return "cbrt";
+    case MathFn::Exp: return "exp";
+    case MathFn::Exp2: return "exp2";
+    case MathFn::Expm1: return "expm1";
+    case MathFn::Log: return "log";
+    case MathFn::Log1p: return "log1p";
+    case MathFn::Log2: return "log2";
+    case MathFn::Log10: return "log10";
+    case MathFn::Sin: return "sin";
+    case MathFn::Cos: return "cos";
+    case MathFn::Tan: return "tan";
+    case MathFn::Arcsin: return "asin";
+    case MathFn::Arccos: return "acos";
+    case MathFn::Arctan: return "atan";
+    case MathFn::Sinh: return "sinh";
+    case MathFn::Cosh: return "cosh";
+    case MathFn::Tanh: return "tanh";
+    case MathFn::Arcsinh: return "asinh";
+    case MathFn::Arccosh: return "acosh";
+    case MathFn::Arctanh: return "atanh";
+    default: return nullptr;
+  }
+}
+
+struct BufferSlots {
+  // Inputs: SSA values loaded at entry. Results and temps: allocas.
+  LValue* data = nullptr;
+  LValue* dims[2] = {nullptr, nullptr};
+  LValue* strides[2] = {nullptr, nullptr};
+  bool in_memory = false;
+};
+
+class Emitter {
+ public:
+  Emitter(llvm::LLVMContext& c, llvm::Module& m, const Kernel& k, const TargetInfo& t)
+      : C(c), M(m), B(c), k_(k), target_(t) {}
+
+  void run(const std::string& symbol) {
+    auto* view_ptr = llvm::PointerType::getUnqual(C);
+    auto* fty = llvm::FunctionType::get(B.getInt32Ty(), {view_ptr, B.getInt64Ty(), view_ptr}, false);
+    F = llvm::Function::Create(fty, llvm::Function::ExternalLinkage, symbol, M);
+    F->addFnAttr("target-cpu", target_.cpu);
+    F->addFnAttr("target-features", target_.features);
+    if (target_.avx512) F->addFnAttr("prefer-vector-width", "512");
+    F->addParamAttr(0, llvm::Attribute::NoAlias);
+    F->addParamAttr(2, llvm::Attribute::NoAlias);
+    args_ = F->getArg(0);
+    ctx_ = F->getArg(2);
+    args_->setName("args");
+    ctx_->setName("ctx");
+    BasicBlock* entry = BasicBlock::Create(C, "entry", F);
+    B.SetInsertPoint(entry);
+    alias_setup();
+    for (size_t v = 0; v < k_.var_types.size(); ++v)
+      vars_.push_back(B.CreateAlloca(reg_type(k_.var_types[v]), nullptr, k_.var_names[v]));
+    for (size_t b = 0; b < k_.buffers.size(); ++b) buffer_setup(int(b));
+    stmts(k_.body);
+    B.CreateRet(B.getInt32(0));
+    std::string err;
+    llvm::raw_string_ostream os(err);
+    if (llvm::verifyFunction(*F, &os)) internal_error("codegen", "invalid LLVM IR: " + os.str());
+  }
+
+ private:
+  // --- types -----------------------------------------------------------------
+
+  LType* reg_type(DType t) {
+    switch (t) {
+      case DType::Bool: return B.getInt1Ty();
+      case DType::I32: return B.getInt32Ty();
+      case DType::I64: return B.getInt64Ty();
+      case DType::F32: return B.getFloatTy();
+      case DType::F64: return B.getDoubleTy();
+    }
+    return nullptr;
+  }
+  LType* mem_type(DType t) { return t == DType::Bool ? B.getInt8Ty() : reg_type(t); }
+  LType* vec_type(DType t, unsigned w) {
+    return w == 1 ? reg_type(t) : llvm::FixedVectorType::get(reg_type(t), w);
+  }
+
+  // --- buffers ----------------------------------------------------------------
+
+  void alias_setup() {
+    llvm::MDBuilder md(C);
+    llvm::MDNode* domain = md.createAnonymousAliasScopeDomain("numjit");
+    // Inputs share one scope (they may overlap each other); every result
+    // and temp is fresh memory with a scope of its own.
+    llvm::MDNode* inputs = md.createAnonymousAliasScope(domain, "inputs");
+    for (auto& b : k_.buffers)
+      scopes_.push_back(b.kind == BufferKind::Input ? inputs : md.createAnonymousAliasScope(domain, b.name));
+  }
+
+  void tag(llvm::Instruction* I, int buf) {
+    llvm::MDNode* own = scopes_[size_t(buf)];
+    std::vector<llvm::Metadata*> others;
+    for (auto* s : scopes_)
+      if (s != own && std::find(others.begin(), others.end(), s) == others.end()) others.push_back(s);
+    I->setMetadata(llvm::LLVMContext::MD_alias_scope, llvm::MDNode::get(C, {own}));
+    if (!others.empty()) I->setMetadata(llvm::LLVMContext::MD_noalias, llvm::MDNode::get(C, others));
+  }
+
+  LValue* view_field(int slot, int field, int axis = 0) {
+    // nj_array_view: {ptr data; i32 dtype; i32 ndim; i64 shape[2]; i64 strides[2]}
+    LValue* base = B.CreateConstInBoundsGEP1_64(B.getInt8Ty(), args_, uint64_t(slot) * sizeof(nj_array_view));
+    uint64_t off = field == 0 ? offsetof(nj_array_view, data)
+                 : field == 1 ? offsetof(nj_array_view, shape) + 8 * uint64_t(axis)
+                              : offsetof(nj_array_view, strides) + 8 * uint64_t(axis);
+    return B.CreateConstInBoundsGEP1_64(B.getInt8Ty(), base, off);
+  }
+
+  void buffer_setup(int b) {
+    const Buffer& buf = k_.buffers[size_t(b)];
+    BufferSlots s;
+    if (buf.kind == BufferKind::Input) {
+      s.data = B.CreateLoad(B.getPtrTy(), view_field(b, 0), buf.name + ".data");
+      for (int a = 0; a < buf.rank; ++a) {
+        s.dims[a] = B.CreateLoad(B.getInt64Ty(), view_field(b, 1, a), fmt::format("{}.dim{}", buf.name, a));
+        bool unit = a == buf.rank - 1 && buf.contiguous;
+        s.strides[a] = unit ? static_cast<LValue*>(B.getInt64(1))
+                            : B.CreateLoad(B.getInt64Ty(), view_field(b, 2, a), fmt::format("{}.stride{}", buf.name, a));
+      }
+    } else {
+      s.in_memory = true;
+      s.data = B.CreateAlloca(B.getPtrTy(), nullptr, buf.name + ".data.slot");
+      B.CreateStore(llvm::ConstantPointerNull::get(B.getPtrTy()), s.data);
+      for (int a = 0; a < buf.rank; ++a) s.dims[a] = B.CreateAlloca(B.getInt64Ty(), nullptr, buf.name + ".dim.slot");
+    }
+    bufs_.push_back(s);
+  }
+
+  LValue* buf_data(int b) {
+    auto& s = bufs_[size_t(b)];
+    return s.in_memory ? B.CreateLoad(B.getPtrTy(), s.data) : s.data;
+  }
+  LValue* buf_dim(int b, int a) {
+    auto& s = bufs_[size_t(b)];
+    return s.in_memory ? B.CreateLoad(B.getInt64Ty(), s.dims[a]) : s.dims[a];
+  }
+  LValue* buf_stride(int b, int a) {
+    const Buffer& buf = k_.buffers[size_t(b)];
+    if (bufs_[size_t(b)].in_memory) return a == buf.rank - 1 ? B.getInt64(1) : buf_dim(b, 1);
+    return bufs_[size_t(b)].strides[a];
+  }
+
+  LValue* address(int b, const std::vector<LValue*>& idx) {
+    LValue* off = B.getInt64(0);
+    for (size_t a = 0; a < idx.size(); ++a) {
+      LValue* term = B.CreateMul(idx[a], buf_stride(b, int(a)));
+      off = a == 0 ? term : B.CreateAdd(off, term);
+    }
+    return B.CreateInBoundsGEP(mem_type(k_.buffers[size_t(b)].dtype), buf_data(b), off);
+  }
+
+  LValue* load_elem(int b, const std::vector<LValue*>& idx) {
+    DType t = k_.buffers[size_t(b)].dtype;
+    auto* L = B.CreateLoad(mem_type(t), address(b, idx));
+    tag(L, b);
+    return t == DType::Bool ? B.CreateICmpNE(L, B.getInt8(0)) : static_cast<LValue*>(L);
+  }
+
+  void store_elem(int b, const std::vector<LValue*>& idx, LValue* v) {
+    DType t = k_.buffers[size_t(b)].dtype;
+    if (t == DType::Bool) v = B.CreateZExt(v, B.getInt8Ty());
+    auto* S = B.CreateStore(v, address(b, idx));
+    tag(S, b);
+  }
+
+  // --- runtime helpers ------------------------------------------------------------
+
+  llvm::FunctionCallee helper(const std::string& name, LType* ret, std::vector<LType*> params) {
+    return M.getOrInsertFunction(name, llvm::FunctionType::get(ret, params, false));
+  }
+
+  // Leaves the function with an error unless `ok`; `report` emits the call
+  // that records the message.
+  void guard(LValue* ok, const std::function<void()>& report) {
+    BasicBlock* fail = BasicBlock::Create(C, "fail", F);
+    BasicBlock* cont = BasicBlock::Create(C, "ok", F);
+    llvm::MDBuilder md(C);
+    B.CreateCondBr(ok, cont, fail, md.createBranchWeights(1 << 20, 1));
+    B.SetInsertPoint(fail);
+    report();
+    B.CreateRet(B.getInt32(1));
+    B.SetInsertPoint(cont);
+  }
+
+  LValue* cstring(const std::string& s) { return B.CreateGlobalStringPtr(s); }
+
+  // --- scalar expressions -------------------------------------------------------------
+
+  LValue* expr(const LExpr* e) {
+    switch (e->kind) {
+      case LExprKind::Const: return constant(e->dtype, e->fval, e->ival, 1);
+      case LExprKind::Var: return B.CreateLoad(reg_type(k_.var_types[size_t(e->var)]), vars_[size_t(e->var)]);
+      case LExprKind::Dim: return buf_dim(e->buf, int(e->ival));
+      case LExprKind::Load: {
+        std::vector<LValue*> idx;
+        for (auto* o : e->ops) idx.push_back(expr(o));
+        return load_elem(e->buf, idx);
+      }
+      default: break;
+    }
+    std::vector<LValue*> ops;
+    for (auto* o : e->ops) ops.push_back(expr(o));
+    return compute(e, ops, 1);
+  }
+
+  LValue* constant(DType t, double f, int64_t i, unsigned w) {
+    LValue* c;
+    switch (t) {
+      case DType::Bool: c = B.getInt1(i != 0); break;
+      case DType::I32: c = B.getInt32(uint32_t(i)); break;
+      case DType::I64: c = B.getInt64(uint64_t(i)); break;
+      case DType::F32: c = llvm::ConstantFP::get(B.getFloatTy(), f); break;
+      default: c = llvm::ConstantFP::get(B.getDoubleTy(), f); break;
+    }
+    return w == 1 ? c : B.CreateVectorSplat(w, c);
+  }
+
+  /** The value of `e` from its operand values (scalars, or vectors of w lanes). */
+  LValue* compute(const LExpr* e, const std::vector<LValue*>& ops, unsigned w) {
+    switch (e->kind) {
+      case LExprKind::Unary: return unary(UnaryOp(e->op), e->dtype, ops[0], w);
+      case LExprKind::Binary: return binary(BinaryOp(e->op), e->ops[0]->dtype, ops[0], ops[1], w);
+      case LExprKind::Math: return math(MathFn(e->op), e->ops[0]->dtype, e->dtype, ops[0], w);
+      case LExprKind::Cast: return cast(ops[0], e->ops[0]->dtype, e->dtype, w);
+      case LExprKind::Select: return B.CreateSelect(ops[0], ops[1], ops[2]);
+      case LExprKind::Random: {
+        auto fn = helper(e->op ? "nj_random_normal" : "nj_random_uniform", B.getDoubleTy(),
+                         {B.getInt64Ty(), B.getInt64Ty()});
+        return per_lane(w, B.getDoubleTy(), ops, [&](const std::vector<LValue*>& s) {
+          return B.CreateCall(fn, {s[0], s[1]});
+        });
+      }
+      default: break;
+    }
+    internal_error("codegen", fmt::format("unexpected loop expression kind {}", int(e->kind)));
+  }
+
+  // Applies a scalar operation lane by lane (for helpers without a vector form).
+  LValue* per_lane(unsigned w, LType* elem, const std::vector<LValue*>& ops,
+                  const std::function<LValue*(const std::vector<LValue*>&)>& f) {
+    if (w == 1) return f(ops);
+    LValue* out = llvm::PoisonValue::get(llvm::FixedVectorType::get(elem, w));
+    for (unsigned l = 0; l < w; ++l) {
+      std::vector<LValue*> s;
+      for (auto* o : ops) s.push_back(o->getType()->isVectorTy() ? B.CreateExtractElement(o, l) : o);
+      out = B.CreateInsertElement(out, f(s), l);
+    }
+    return out;
+  }
+
+  LValue* zero(DType t, unsigned w) { return constant(t, 0, 0, w); }
+
+  LValue* unary(UnaryOp op, DType t, LValue* a, unsigned w) {
+    if (op == UnaryOp::Neg) return is_float(t) ? B.CreateFNeg(a) : B.CreateSub(zero(t, w), a);
+    return B.CreateNot(a);  // logical on bool (i1), bitwise on ints
+  }
+
+  LValue* isnan(LValue* x) { return B.CreateFCmpUNO(x, x); }
+
+  LValue* call_libm(const std::string& base, DType t, std::vector<LValue*> args, unsigned w) {
+    std::string name = t == DType::F32 ? base + "f" : base;
+    LType* ft = reg_type(t);
+    std::vector<LType*> params(args.size(), ft);
+    llvm::FunctionCallee fn = helper(name, ft, params);
+    if (auto* f = llvm::dyn_cast<llvm::Function>(fn.getCallee())) {
+      // numjit never reads errno: the calls are pure, so they vectorize.
+      f->setDoesNotAccessMemory();
+      f->setDoesNotThrow();
+      f->addFnAttr(llvm::Attribute::WillReturn);
+    }
+    if (w == 1) return B.CreateCall(fn, args);
+    return vector_libm(name, t, args, w, fn);
+  }
+
+  // A w-lane call of libm function `name` through libmvec's AVX2 variants
+  // (_ZGVdN4v_exp, _ZGVdN8v_expf), four or eight lanes at a time.
+  LValue* vector_libm(const std::string& name, DType t, const std::vector<LValue*>& args, unsigned w,
+                     llvm::FunctionCallee scalar) {
+    unsigned vw = t == DType::F32 ? 8 : 4;
+    std::string vname = fmt::format("_ZGVdN{}{}_{}", vw, std::string(args.size(), 'v'), name);
+    auto* vt = llvm::FixedVectorType::get(reg_type(t), vw);
+    if (w % vw != 0 || !has_libmvec(name))
+      return per_lane(w, reg_type(t), args, [&](const std::vector<LValue*>& s) { return B.CreateCall(scalar, s); });
+    std::vector<LType*> params(args.size(), vt);
+    llvm::FunctionCallee vfn = helper(vname, vt, params);
+    if (auto* f = llvm::dyn_cast<llvm::Function>(vfn.getCallee())) {
+      f->setDoesNotAccessMemory();
+      f->setDoesNotThrow();
+    }
+    std::vector<LValue*> parts;
+    for (unsigned p = 0; p < w / vw; ++p) {
+      std::vector<int> mask;
+      for (unsigned l = 0; l < vw; ++l) mask.push_back(int(p * vw + l));
+      std::vector<LValue*> a;
+      for (auto* x : args) a.push_back(B.CreateShuffleVector(x, mask));
+      parts.push_back(B.CreateCall(vfn, a));
+    }
+    return concat(parts);
+  }
+
+  static bool has_libmvec(const std::string& name) {
+    static const char* known[] = {"acos", "acosh", "asin", "asinh", "atan", "atanh", "cbrt", "cos",
+                                  "cosh", "exp", "exp2", "expm1", "log", "log10", "log1p", "log2",
+                                  "sin", "sinh", "tan", "tanh", "atan2", "hypot", "pow"};
+    std::string base = name;
+    if (!base.empty() && base.back() == 'f') base.pop_back();
+    for (auto* k : known)
+      if (base == k) return true;
+    return false;
+  }
+
+  LValue* concat(std::vector<LValue*> parts) {
+    while (parts.size() > 1) {
+      std::vector<LValue*> next;
+      for (size_t i = 0; i + 1 < parts.size(); i += 2) {
+        unsigned n = llvm::cast<llvm::FixedVectorType>(parts[i]->getType())->getNumElements();
+        std::vector<int> mask;
+        for (unsigned l = 0; l < 2 * n; ++l) mask.push_back(int(l));
+        next.push_back(B.CreateShuffleVector(parts[i], parts[i + 1], mask));
+      }
+      parts = std::move(next);
+    }
+    return parts[0];
+  }
+
+  LValue* intrinsic(llvm::Intrinsic::ID id, LValue* a) {
+    return B.CreateUnaryIntrinsic(id, a);
+  }
+
+  LValue* math(MathFn fn, DType in, DType out, LValue* x, unsigned w) {
+    const bool fl = is_float(in);
+    switch (fn) {
+      case MathFn::Abs:
+        if (fl) return intrinsic(llvm::Intrinsic::fabs, x);
+        if (in == DType::Bool) return x;
+        return B.CreateSelect(B.CreateICmpSLT(x, zero(in, w)), B.CreateSub(zero(in, w), x), x);
+      case MathFn::Sign:
+        if (fl) {
+          LValue* s = B.CreateFSub(B.CreateUIToFP(B.CreateFCmpOGT(x, zero(in, w)), x->getType()),
+                                  B.CreateUIToFP(B.CreateFCmpOLT(x, zero(in, w)), x->getType()));
+          return B.CreateSelect(isnan(x), x, s);
+        }
+        return B.CreateSub(B.CreateZExt(B.CreateICmpSGT(x, zero(in, w)), x->getType()),
+                           B.CreateZExt(B.CreateICmpSLT(x, zero(in, w)), x->getType()));
+      case MathFn::Round: return fl ? intrinsic(llvm::Intrinsic::roundeven, x) : x;
+      case MathFn::Sqrt: return intrinsic(llvm::Intrinsic::sqrt, x);
+      case MathFn::Floor: return intrinsic(llvm::Intrinsic::floor, x);
+      case MathFn::Ceil: return intrinsic(llvm::Intrinsic::ceil, x);
+      case MathFn::Trunc: return intrinsic(llvm::Intrinsic::trunc, x);
+      case MathFn::IsNan: return fl ? isnan(x) : constant(DType::Bool, 0, 0, w);
+      case MathFn::IsInf:
+        if (!fl) return constant(DType::Bool, 0, 0, w);
+        return B.CreateFCmpOEQ(intrinsic(llvm::Intrinsic::fabs, x), constant(in, INFINITY, 0, w));
+      case MathFn::IsFinite:
+        if (!fl) return constant(DType::Bool, 0, 1, w);
+        return B.CreateFCmpOLT(intrinsic(llvm::Intrinsic::fabs, x), constant(in, INFINITY, 0, w));
+      default: break;
+    }
+    const char* name = libm_name(fn);
+    if (!name) internal_error("codegen", fmt::format("no lowering for math function {}", math_fn_name(fn)));
+    (void)out;
+    return call_libm(name, in, {x}, w);
+  }
+
+  LValue* cast(LValue* a, DType from, DType to, unsigned w) {
+    if (from == to) return a;
+    LType* tt = vec_type(to, w);
+    if (to == DType::Bool) return is_float(from) ? B.CreateFCmpUNE(a, zero(from, w)) : B.CreateICmpNE(a, zero(from, w));
+    if (is_float(to)) {
+      if (is_float(from)) return B.CreateFPCast(a, tt);
+      return from == DType::Bool ? B.CreateUIToFP(a, tt) : B.CreateSIToFP(a, tt);
+    }
+    if (!is_float(from)) return from == DType::Bool ? B.CreateZExt(a, tt) : B.CreateSExtOrTrunc(a, tt);
+    // Float -> int as x86's cvtt does: NaN and out-of-range give INT_MIN
+    // (ir/scalar_ops.h float_to_int); fptosi alone would be poison there.
+    LValue* d = from == DType::F32 ? B.CreateFPExt(a, vec_type(DType::F64, w)) : a;
+    LValue* ok;
+    int64_t imin;
+    if (to == DType::I32) {
+      ok = B.CreateAnd(B.CreateFCmpOGT(d, constant(DType::F64, -2147483649.0, 0, w)),
+                       B.CreateFCmpOLT(d, constant(DType::F64, 2147483648.0, 0, w)));
+      imin = INT32_MIN;
+    } else {
+      ok = B.CreateAnd(B.CreateFCmpOGE(d, constant(DType::F64, -9223372036854775808.0, 0, w)),
+                       B.CreateFCmpOLT(d, constant(DType::F64, 9223372036854775808.0, 0, w)));
+      imin = INT64_MIN;
+    }
+    LValue* safe = B.CreateSelect(ok, d, constant(DType::F64, 0, 0, w));
+    return B.CreateSelect(ok, B.CreateFPToSI(safe, tt), constant(to, 0, imin, w));
+  }
+
+  // Python's floor division and modulo of floats: NumPy's npy_divmod
+  // (ir/scalar_ops.h float_divmod). f32 is computed in f64 and rounded, as
+  // the interpreter does.
+  std::pair<LValue*, LValue*> float_divmod(DType t, LValue* a, LValue* b, unsigned w) {
+    if (t == DType::F32) {
+      a = B.CreateFPExt(a, vec_type(DType::F64, w));
+      b = B.CreateFPExt(b, vec_type(DType::F64, w));
+    }
+    const DType d = DType::F64;
+    auto k = [&](double v) { return constant(d, v, 0, w); };
+    LValue* mod = B.CreateFRem(a, b);
+    LValue* div = B.CreateFDiv(B.CreateFSub(a, mod), b);
+    LValue* mod_nz = B.CreateFCmpUNE(mod, k(0));
+    LValue* adj = B.CreateAnd(mod_nz, B.CreateXor(B.CreateFCmpOLT(b, k(0)), B.CreateFCmpOLT(mod, k(0))));
+    mod = B.CreateSelect(adj, B.CreateFAdd(mod, b), mod);
+    div = B.CreateSelect(adj, B.CreateFSub(div, k(1)), div);
+    LValue* signed_zero_b = B.CreateBinaryIntrinsic(llvm::Intrinsic::copysign, k(0), b);
+    mod = B.CreateSelect(mod_nz, mod, signed_zero_b);
+    LValue* fl = intrinsic(llvm::Intrinsic::floor, div);
+    fl = B.CreateSelect(B.CreateFCmpOGT(B.CreateFSub(div, fl), k(0.5)), B.CreateFAdd(fl, k(1)), fl);
+    LValue* quot = B.CreateFDiv(a, b);
+    LValue* signed_zero_q = B.CreateBinaryIntrinsic(llvm::Intrinsic::copysign, k(0), quot);
+    div = B.CreateSelect(B.CreateFCmpUNE(div, k(0)), fl, signed_zero_q);
+    div = B.CreateSelect(B.CreateFCmpOEQ(b, k(0)), quot, div);
+    if (t == DType::F32) {
+      div = B.CreateFPTrunc(div, vec_type(DType::F32, w));
+      mod = B.CreateFPTrunc(mod, vec_type(DType::F32, w));
+    }
+    return {div, mod};
+  }
+
+  LValue* binary(BinaryOp op, DType t, LValue* a, LValue* b, unsigned w) {
+    const bool fl = is_float(t);
+    const bool bl = t == DType::Bool;
+    auto cmp = [&](llvm::CmpInst::Predicate fp, llvm::CmpInst::Predicate si, llvm::CmpInst::Predicate ui) {
+      return fl ? B.CreateFCmp(fp, a, b) : B.CreateICmp(bl ? ui : si, a, b);
+    };
+    using P = llvm::CmpInst::Predicate;
+    switch (op) {
+      case BinaryOp::Add: return fl ? B.CreateFAdd(a, b) : bl ? B.CreateOr(a, b) : B.CreateAdd(a, b);
+      case BinaryOp::Sub: return fl ? B.CreateFSub(a, b) : B.CreateSub(a, b);
+      case BinaryOp::Mul: return fl ? B.CreateFMul(a, b) : bl ? B.CreateAnd(a, b) : B.CreateMul(a, b);
+      case BinaryOp::Div: return B.CreateFDiv(a, b);
+      case BinaryOp::FloorDiv:
+        if (fl) return float_divmod(t, a, b, w).first;
+        return int_floordiv(t, a, b, w);
+      case BinaryOp::Mod:
+        if (fl) return float_divmod(t, a, b, w).second;
+        return int_mod(t, a, b, w, true);
+      case BinaryOp::FMod:
+        if (fl) {
+          if (t == DType::F32)
+            return B.CreateFPTrunc(B.CreateFRem(B.CreateFPExt(a, vec_type(DType::F64, w)),
+                                                B.CreateFPExt(b, vec_type(DType::F64, w))),
+                                   vec_type(DType::F32, w));
+          return B.CreateFRem(a, b);
+        }
+        return int_mod(t, a, b, w, false);
+      case BinaryOp::Pow:
+        if (fl) return call_libm("pow", t, {a, b}, w);
+        {
+          auto fn = t == DType::I32 ? helper("nj_ipow_i32", B.getInt32Ty(), {B.getInt32Ty(), B.getInt32Ty()})
+                                    : helper("nj_ipow_i64", B.getInt64Ty(), {B.getInt64Ty(), B.getInt64Ty()});
+          return per_lane(w, reg_type(t), {a, b}, [&](const std::vector<LValue*>& s) { return B.CreateCall(fn, s); });
+        }
+      case BinaryOp::BitAnd: return B.CreateAnd(a, b);
+      case BinaryOp::BitOr: return B.CreateOr(a, b);
+      case BinaryOp::BitXor: return B.CreateXor(a, b);
+      case BinaryOp::Lt: return cmp(P::FCMP_OLT, P::ICMP_SLT, P::ICMP_ULT);
+      case BinaryOp::Le: return cmp(P::FCMP_OLE, P::ICMP_SLE, P::ICMP_ULE);
+      case BinaryOp::Gt: return cmp(P::FCMP_OGT, P::ICMP_SGT, P::ICMP_UGT);
+      case BinaryOp::Ge: return cmp(P::FCMP_OGE, P::ICMP_SGE, P::ICMP_UGE);
+      case BinaryOp::Eq: return cmp(P::FCMP_OEQ, P::ICMP_EQ, P::ICMP_EQ);
+      case BinaryOp::Ne: return cmp(P::FCMP_UNE, P::ICMP_NE, P::ICMP_NE);
+      case BinaryOp::Minimum:
+      case BinaryOp::Maximum: {
+        bool mn = op == BinaryOp::Minimum;
+        if (fl) {
+          // (isnan(a) || a <= b) ? a : b, and a NaN b wins (scalar_ops.h).
+          LValue* keep_a = mn ? B.CreateFCmpULE(a, b) : B.CreateFCmpUGE(a, b);
+          return B.CreateSelect(isnan(b), b, B.CreateSelect(keep_a, a, b));
+        }
+        LValue* keep_a = mn ? B.CreateICmp(bl ? P::ICMP_ULE : P::ICMP_SLE, a, b)
+                           : B.CreateICmp(bl ? P::ICMP_UGE : P::ICMP_SGE, a, b);
+        return B.CreateSelect(keep_a, a, b);
+      }
+      case BinaryOp::Arctan2: return call_libm("atan2", t, {a, b}, w);
+      case BinaryOp::Hypot: return call_libm("hypot", t, {a, b}, w);
+    }
+    internal_error("codegen", "unknown binary op");
+  }
+
+  // Integer // and % never trap: the divisor is replaced by 1 where it is 0
+  // or -1 and the answer selected afterwards (0, or -a for // -1).
+  LValue* safe_divisor(DType t, LValue* b, unsigned w, LValue*& is_zero, LValue*& is_m1) {
+    is_zero = B.CreateICmpEQ(b, zero(t, w));
+    is_m1 = B.CreateICmpEQ(b, constant(t, 0, -1, w));
+    return B.CreateSelect(B.CreateOr(is_zero, is_m1), constant(t, 0, 1, w), b);
+  }
+
+  LValue* int_floordiv(DType t, LValue* a, LValue* b, unsigned w) {
+    LValue *z, *m1;
+    LValue* d = safe_divisor(t, b, w, z, m1);
+    LValue* q = B.CreateSDiv(a, d);
+    LValue* r = B.CreateSRem(a, d);
+    LValue* adj = B.CreateAnd(B.CreateICmpNE(r, zero(t, w)), B.CreateICmpSLT(B.CreateXor(r, b), zero(t, w)));
+    q = B.CreateSub(q, B.CreateZExt(adj, q->getType()));
+    q = B.CreateSelect(m1, B.CreateSub(zero(t, w), a), q);
+    return B.CreateSelect(z, zero(t, w), q);
+  }
+
+  LValue* int_mod(DType t, LValue* a, LValue* b, unsigned w, bool python) {
+    LValue *z, *m1;
+    LValue* d = safe_divisor(t, b, w, z, m1);
+    LValue* r = B.CreateSRem(a, d);
+    if (python) {
+      LValue* adj = B.CreateAnd(B.CreateICmpNE(r, zero(t, w)), B.CreateICmpSLT(B.CreateXor(r, b), zero(t, w)));
+      r = B.CreateSelect(adj, B.CreateAdd(r, b), r);
+    }
+    return B.CreateSelect(B.CreateOr(z, m1), zero(t, w), r);
+  }
+
+  // --- statements -----------------------------------------------------------------
+
+  void stmts(const std::vector<LStmt>& body) {
+    for (auto& s : body) stmt(s);
+  }
+
+  void assign(int var, LValue* v) { B.CreateStore(v, vars_[size_t(var)]); }
+
+  void stmt(const LStmt& s) {
+    switch (s.kind) {
+      case LStmtKind::Assign: assign(s.var, expr(s.value)); break;
+      case LStmtKind::Store: {
+        std::vector<LValue*> idx;
+        for (auto* a : s.args) idx.push_back(expr(a));
+        store_elem(s.buf, idx, expr(s.value));
+        break;
+      }
+      case LStmtKind::For: loop(s); break;
+      case LStmtKind::ReduceLoop: reduce_loop(s); break;
+      case LStmtKind::If: {
+        BasicBlock* then_bb = BasicBlock::Create(C, "then", F);
+        BasicBlock* else_bb = BasicBlock::Create(C, "else", F);
+        BasicBlock* done = BasicBlock::Create(C, "endif", F);
+        B.CreateCondBr(expr(s.value), then_bb, else_bb);
+        B.SetInsertPoint(then_bb);
+        stmts(s.body);
+        B.CreateBr(done);
+        B.SetInsertPoint(else_bb);
+        stmts(s.orelse);
+        B.CreateBr(done);
+        B.SetInsertPoint(done);
+        break;
+      }
+      case LStmtKind::Check: check(s); break;
+      case LStmtKind::AllocResult:
+      case LStmtKind::AllocTemp: alloc(s); break;
+    }
+  }
+
+  void check(const LStmt& s) {
+    LValue* ok = expr(s.value);
+    std::vector<LValue*> args;
+    for (auto* a : s.args) args.push_back(expr(a));
+    guard(ok, [&] {
+      auto* i64 = B.getInt64Ty();
+      auto* ptr = B.getPtrTy();
+      auto* i32 = B.getInt32Ty();
+      LValue* where = s.message.empty() ? static_cast<LValue*>(llvm::ConstantPointerNull::get(ptr)) : cstring(s.message);
+      switch (s.check) {
+        case CheckKind::Message:
+          B.CreateCall(helper("nj_fail", i32, {ptr, i32, ptr}), {ctx_, B.getInt32(NJ_ERR_VALUE), cstring(s.message)});
+          break;
+        case CheckKind::Index:
+          B.CreateCall(helper("nj_fail_index", i32, {ptr, ptr, i64, i64, i64}), {ctx_, where, args[0], args[1], args[2]});
+          break;
+        case CheckKind::Shapes:
+          B.CreateCall(helper("nj_fail_shapes", i32, {ptr, ptr, i64, i64}), {ctx_, where, args[0], args[1]});
+          break;
+        case CheckKind::Key:
+          B.CreateCall(helper("nj_fail_key", i32, {ptr, i64, i64, i64}), {ctx_, args[0], args[1], args[2]});
+          break;
+      }
+    });
+  }
+
+  void alloc(const LStmt& s) {
+    const Buffer& buf = k_.buffers[size_t(s.buf)];
+    auto& slots = bufs_[size_t(s.buf)];
+    std::vector<LValue*> dims;
+    for (auto* a : s.args) dims.push_back(expr(a));
+    auto* ptr = B.getPtrTy();
+    auto* i64 = B.getInt64Ty();
+    auto* i32 = B.getInt32Ty();
+    LValue* data;
+    if (s.kind == LStmtKind::AllocResult) {
+      int slot = k_.num_inputs;
+      for (size_t r = 0; r < k_.results.size(); ++r)
+        if (k_.results[r] == s.buf) slot = k_.num_inputs + int(r);
+      LValue* view = B.CreateConstInBoundsGEP1_64(B.getInt8Ty(), args_, uint64_t(slot) * sizeof(nj_array_view));
+      data = B.CreateCall(helper("nj_alloc_result", ptr, {ptr, ptr, i32, i32, i64, i64}),
+                          {ctx_, view, B.getInt32(int32_t(buf.dtype)), B.getInt32(buf.rank),
+                           dims.size() > 0 ? dims[0] : B.getInt64(0), dims.size() > 1 ? dims[1] : B.getInt64(0)});
+    } else {
+      LValue* n = B.getInt64(uint64_t(dtype_size(buf.dtype)));
+      for (auto* d : dims) n = B.CreateMul(n, d);
+      data = B.CreateCall(helper("nj_alloc_temp", ptr, {ptr, i64}), {ctx_, n});
+    }
+    guard(B.CreateIsNotNull(data), [] {});
+    B.CreateStore(data, slots.data);
+    for (size_t a = 0; a < dims.size(); ++a) B.CreateStore(dims[a], slots.dims[a]);
+  }
+
+  // A counted loop over [lo, hi) with the variable in its alloca; `body`
+  // emits the loop body. Returns the latch's branch for loop metadata.
+  llvm::BranchInst* counted(int var, LValue* lo, LValue* hi, const std::function<void()>& body,
+                            LValue* step = nullptr) {
+    LValue* var_slot = vars_[size_t(var)];
+    B.CreateStore(lo, var_slot);
+    BasicBlock* head = BasicBlock::Create(C, "loop", F);
+    BasicBlock* body_bb = BasicBlock::Create(C, "body", F);
+    BasicBlock* done = BasicBlock::Create(C, "endloop", F);
+    B.CreateBr(head);
+    B.SetInsertPoint(head);
+    LValue* i = B.CreateLoad(B.getInt64Ty(), var_slot);
+    B.CreateCondBr(B.CreateICmpSLT(i, hi), body_bb, done);
+    B.SetInsertPoint(body_bb);
+    body();
+    LValue* i2 = B.CreateLoad(B.getInt64Ty(), var_slot);
+    B.CreateStore(B.CreateAdd(i2, step ? step : B.getInt64(1), "", true, true), var_slot);
+    llvm::BranchInst* latch = B.CreateBr(head);
+    B.SetInsertPoint(done);
+    return latch;
+  }
+
+  void loop(const LStmt& s) {
+    LValue* lo = expr(s.lo);
+    LValue* hi = expr(s.hi);
+    llvm::BranchInst* latch = counted(s.var, lo, hi, [&] { stmts(s.body); });
+    if (s.vectorize) {
+      llvm::MDNode* enable = llvm::MDNode::get(
+          C, {llvm::MDString::get(C, "llvm.loop.vectorize.enable"), llvm::ConstantAsMetadata::get(B.getTrue())});
+      llvm::MDNode* self = llvm::MDNode::getDistinct(C, {nullptr, enable});
+      self->replaceOperandWith(0, self);
+      latch->setMetadata(llvm::LLVMContext::MD_loop, self);
+    }
+  }
+
+  // --- reductions -------------------------------------------------------------------
+
+  static bool ordered_float(const Accumulator& a) {
+    return is_float(a.dtype) &&
+           (a.kind == AccKind::Sum || a.kind == AccKind::Prod || a.kind == AccKind::Min || a.kind == AccKind::Max);
+  }
+
+  LValue* identity(const Accumulator& a, unsigned w) {
+    switch (a.kind) {
+      case AccKind::Sum: return constant(a.dtype, -0.0, 0, w);
+      case AccKind::Prod: return constant(a.dtype, 1.0, 1, w);
+      case AccKind::Min:
+        if (is_float(a.dtype)) return constant(a.dtype, INFINITY, 0, w);
+        return constant(a.dtype, 0, a.dtype == DType::Bool ? 1 : a.dtype == DType::I32 ? INT32_MAX : INT64_MAX, w);
+      case AccKind::Max:
+        if (is_float(a.dtype)) return constant(a.dtype, -INFINITY, 0, w);
+        return constant(a.dtype, 0, a.dtype == DType::Bool ? 0 : a.dtype == DType::I32 ? INT32_MIN : INT64_MIN, w);
+      case AccKind::Any: return constant(DType::Bool, 0, 0, w);
+      case AccKind::All: return constant(DType::Bool, 0, 1, w);
+      default: return nullptr;
+    }
+  }
+
+  LValue* fold(const Accumulator& a, LValue* acc, LValue* v, unsigned w) {
+    switch (a.kind) {
+      case AccKind::Sum: return binary(BinaryOp::Add, a.dtype, acc, v, w);
+      case AccKind::Prod: return binary(BinaryOp::Mul, a.dtype, acc, v, w);
+      case AccKind::Min: return binary(BinaryOp::Minimum, a.dtype, acc, v, w);
+      case AccKind::Max: return binary(BinaryOp::Maximum, a.dtype, acc, v, w);
+      case AccKind::Any: return B.CreateOr(acc, v);
+      case AccKind::All: return B.CreateAnd(acc, v);
+      default: return nullptr;
+    }
+  }
+
+  // Lanes combined as a tree: for w = lanes/2 .. 1, lane[l] op= lane[l + w].
+  LValue* tree(const Accumulator& a, LValue* v) {
+    for (unsigned half = unsigned(kReduceLanes) / 2; half >= 1; half /= 2) {
+      std::vector<int> lo, hi;
+      for (unsigned l = 0; l < half; ++l) lo.push_back(int(l)), hi.push_back(int(l + half));
+      v = fold(a, half == 1 ? B.CreateExtractElement(v, uint64_t(0)) : B.CreateShuffleVector(v, lo),
+               half == 1 ? B.CreateExtractElement(v, uint64_t(1)) : B.CreateShuffleVector(v, hi), half);
+    }
+    return v;
+  }
+
+  int32_t combine_code(AccKind k) {
+    return k == AccKind::Sum ? 0 : k == AccKind::Prod ? 1 : k == AccKind::Min ? 2 : 3;
+  }
+
+  void reduce_loop(const LStmt& s) {
+    LValue* n = expr(s.hi);
+    bool ordered = false;
+    for (auto& a : s.accs) ordered |= ordered_float(a);
+    if (!ordered) return simple_reduce(s, n);
+    if (s.accs.size() != 1) internal_error("codegen", "an ordered float reduction must have one accumulator");
+    const Accumulator& a = s.accs[0];
+    if (s.body.empty() && vectorizable(a.value, s.var)) vector_reduce(s, a, n);
+    else lane_reduce(s, a, n);
+    if (a.kind == AccKind::Sum) {  // an empty float sum is +0.0, not the lanes' -0.0
+      LValue* r = B.CreateLoad(reg_type(a.dtype), vars_[size_t(a.result_var)]);
+      assign(a.result_var, B.CreateSelect(B.CreateICmpEQ(n, B.getInt64(0)), zero(a.dtype, 1), r));
+    }
+  }
+
+  // Integer, bool and arg reductions: any order gives the same answer, so
+  // one scalar accumulator; LLVM vectorizes the integer ones.
+  void simple_reduce(const LStmt& s, LValue* n) {
+    std::vector<llvm::AllocaInst*> best_value;
+    for (auto& a : s.accs) {
+      if (a.kind == AccKind::ArgMin || a.kind == AccKind::ArgMax) {
+        assign(a.result_var, B.getInt64(0));
+        best_value.push_back(B.CreateAlloca(reg_type(a.dtype)));
+      } else {
+        assign(a.result_var, identity(a, 1));
+        best_value.push_back(nullptr);
+      }
+    }
+    counted(s.var, B.getInt64(0), n, [&] {
+      stmts(s.body);
+      for (size_t i = 0; i < s.accs.size(); ++i) {
+        const Accumulator& a = s.accs[i];
+        LValue* v = expr(a.value);
+        LValue* slot = vars_[size_t(a.result_var)];
+        if (!best_value[i]) {
+          assign(a.result_var, fold(a, B.CreateLoad(reg_type(a.dtype), slot), v, 1));
+          continue;
+        }
+        // (value, index) pairs: ties keep the lowest index, the first NaN wins.
+        LValue* k = B.CreateLoad(B.getInt64Ty(), vars_[size_t(s.var)]);
+        LValue* bv = B.CreateLoad(reg_type(a.dtype), best_value[i]);
+        bool mx = a.kind == AccKind::ArgMax;
+        LValue* better;
+        if (is_float(a.dtype)) {
+          LValue* strictly = mx ? B.CreateFCmpOGT(v, bv) : B.CreateFCmpOLT(v, bv);
+          better = B.CreateAnd(B.CreateNot(isnan(bv)), B.CreateOr(isnan(v), strictly));
+        } else {
+          bool u = a.dtype == DType::Bool;
+          better = mx ? B.CreateICmp(u ? llvm::CmpInst::ICMP_UGT : llvm::CmpInst::ICMP_SGT, v, bv)
+                      : B.CreateICmp(u ? llvm::CmpInst::ICMP_ULT : llvm::CmpInst::ICMP_SLT, v, bv);
+        }
+        better = B.CreateOr(better, B.CreateICmpEQ(k, B.getInt64(0)));
+        B.CreateStore(B.CreateSelect(better, v, bv), best_value[i]);
+        assign(a.result_var, B.CreateSelect(better, k, B.CreateLoad(B.getInt64Ty(), slot)));
+      }
+    });
+  }
+
+  // Partials of the blocks: a scratch array when there are several.
+  LValue* partials(const Accumulator& a, LValue* nblocks, LValue* single) {
+    LValue* bytes = B.CreateMul(nblocks, B.getInt64(uint64_t(dtype_size(a.dtype))));
+    LValue* one = B.CreateICmpSLE(nblocks, B.getInt64(1));
+    BasicBlock* heap = BasicBlock::Create(C, "partials.heap", F);
+    BasicBlock* done = BasicBlock::Create(C, "partials", F);
+    BasicBlock* from = B.GetInsertBlock();
+    B.CreateCondBr(one, done, heap);
+    B.SetInsertPoint(heap);
+    LValue* p = B.CreateCall(helper("nj_alloc_temp", B.getPtrTy(), {B.getPtrTy(), B.getInt64Ty()}), {ctx_, bytes});
+    guard(B.CreateIsNotNull(p), [] {});
+    BasicBlock* heap_end = B.GetInsertBlock();
+    B.CreateBr(done);
+    B.SetInsertPoint(done);
+    llvm::PHINode* phi = B.CreatePHI(B.getPtrTy(), 2);
+    phi->addIncoming(single, from);
+    phi->addIncoming(p, heap_end);
+    return phi;
+  }
+
+  void finish_partials(const Accumulator& a, LValue* buf, LValue* nblocks) {
+    B.CreateCall(helper("nj_combine_partials", B.getVoidTy(), {B.getPtrTy(), B.getInt64Ty(), B.getInt32Ty(), B.getInt32Ty()}),
+                 {buf, nblocks, B.getInt32(int32_t(a.dtype)), B.getInt32(combine_code(a.kind))});
+    assign(a.result_var, B.CreateLoad(reg_type(a.dtype), buf));
+  }
+
+  LValue* entry_alloca(LType* t, const char* name) {
+    IRBuilder<> eb(&F->getEntryBlock(), F->getEntryBlock().begin());
+    return eb.CreateAlloca(t, nullptr, name);
+  }
+
+  // The same order one element at a time: lane k % 32 of block k / 4096.
+  void lane_reduce(const LStmt& s, const Accumulator& a, LValue* n) {
+    LType* t = reg_type(a.dtype);
+    auto* lanes_ty = llvm::ArrayType::get(t, uint64_t(kReduceLanes));
+    LValue* lanes = entry_alloca(lanes_ty, "lanes");
+    LValue* single = entry_alloca(t, "partial");
+    LValue* nblocks = B.CreateSDiv(B.CreateAdd(n, B.getInt64(kReduceBlock - 1)), B.getInt64(kReduceBlock));
+    LValue* parts = partials(a, nblocks, single);
+    auto reset = [&] {
+      for (int64_t l = 0; l < kReduceLanes; ++l)
+        B.CreateStore(identity(a, 1), B.CreateConstInBoundsGEP2_64(lanes_ty, lanes, 0, uint64_t(l)));
+    };
+    B.CreateStore(identity(a, 1), single);
+    reset();
+    counted(s.var, B.getInt64(0), n, [&] {
+      stmts(s.body);
+      LValue* k = B.CreateLoad(B.getInt64Ty(), vars_[size_t(s.var)]);
+      LValue* v = expr(a.value);
+      LValue* slot = B.CreateInBoundsGEP(lanes_ty, lanes, {B.getInt64(0), B.CreateAnd(k, B.getInt64(kReduceLanes - 1))});
+      B.CreateStore(fold(a, B.CreateLoad(t, slot), v, 1), slot);
+      LValue* next = B.CreateAdd(k, B.getInt64(1));
+      LValue* end_of_block = B.CreateOr(B.CreateICmpEQ(B.CreateSRem(next, B.getInt64(kReduceBlock)), B.getInt64(0)),
+                                       B.CreateICmpEQ(next, n));
+      BasicBlock* flush = BasicBlock::Create(C, "flush", F);
+      BasicBlock* cont = BasicBlock::Create(C, "lane.next", F);
+      B.CreateCondBr(end_of_block, flush, cont);
+      B.SetInsertPoint(flush);
+      LValue* vec = llvm::PoisonValue::get(llvm::FixedVectorType::get(t, unsigned(kReduceLanes)));
+      for (int64_t l = 0; l < kReduceLanes; ++l)
+        vec = B.CreateInsertElement(vec, B.CreateLoad(t, B.CreateConstInBoundsGEP2_64(lanes_ty, lanes, 0, uint64_t(l))), uint64_t(l));
+      LValue* block = B.CreateSDiv(k, B.getInt64(kReduceBlock));
+      B.CreateStore(tree(a, vec), B.CreateInBoundsGEP(t, parts, block));
+      reset();
+      B.CreateBr(cont);
+      B.SetInsertPoint(cont);
+    });
+    finish_partials(a, parts, nblocks);
+  }
+
+  // --- explicit 32-lane vector reductions ----------------------------------------------
+
+  // Whether `e` is affine in loop variable `var`: e = base + coef * var with
+  // base independent of var. Only + - * by constants are followed.
+  bool affine(const LExpr* e, int var, int64_t& coef) {
+    switch (e->kind) {
+      case LExprKind::Var: coef = e->var == var ? 1 : 0; return true;
+      case LExprKind::Const:
+      case LExprKind::Dim: coef = 0; return true;
+      case LExprKind::Binary: {
+        int64_t ca, cb;
+        auto op = BinaryOp(e->op);
+        if (e->dtype != DType::I64) return depends(e, var) ? false : (coef = 0, true);
+        if (op == BinaryOp::Add || op == BinaryOp::Sub) {
+          if (!affine(e->ops[0], var, ca) || !affine(e->ops[1], var, cb)) return false;
+          coef = op == BinaryOp::Add ? ca + cb : ca - cb;
+          return true;
+        }
+        if (op == BinaryOp::Mul) {
+          if (!affine(e->ops[0], var, ca) || !affine(e->ops[1], var, cb)) return false;
+          if (ca != 0 && cb != 0) return false;
+          const LExpr* other = ca != 0 ? e->ops[1] : e->ops[0];
+          if (ca == 0 && cb == 0) return coef = 0, true;
+          if (other->kind != LExprKind::Const) return false;
+          coef = (ca != 0 ? ca : cb) * other->ival;
+          return true;
+        }
+        if (!depends(e, var)) return coef = 0, true;
+        return false;
+      }
+      default:
+        if (!depends(e, var)) return coef = 0, true;
+        return false;
+    }
+  }
+
+  bool depends(const LExpr* e, int var) {
+    if (e->kind == LExprKind::Var) return e->var == var;
+    for (auto* o : e->ops)
+      if (depends(o, var)) return true;
+    return false;
+  }
+
+  bool vectorizable(const LExpr* e, int var) {
+    if (e->kind == LExprKind::Load) {
+      for (auto* o : e->ops) {
+        int64_t c;
+        if (!affine(o, var, c)) return false;
+      }
+      return true;
+    }
+    if (e->kind == LExprKind::Var && e->var != var) return true;
+    for (auto* o : e->ops)
+      if (!vectorizable(o, var)) return false;
+    return true;
+  }
+
+  // Evaluates `e` for the 32 elements base .. base + 31 of the reduction
+  // (lanes at or past `limit` masked off when `mask` is set).
+  struct VecCtx {
+    int var;
+    LValue* base;   // i64: the element of lane 0
+    LValue* mask;   // <32 x i1> or null (all lanes live)
+    LValue* last;   // i64: the last live element (for clamped gathers)
+    std::map<const LExpr*, LValue*> memo;
+  };
+
+  LValue* vexpr(const LExpr* e, VecCtx& vc) {
+    const unsigned W = unsigned(kReduceLanes);
+    auto it = vc.memo.find(e);
+    if (it != vc.memo.end()) return it->second;
+    LValue* r;
+    if (!depends(e, vc.var)) {
+      r = B.CreateVectorSplat(W, expr(e));
+    } else if (e->kind == LExprKind::Var) {
+      LValue* lane = llvm::ConstantVector::get([&] {
+        std::vector<llvm::Constant*> c;
+        for (unsigned l = 0; l < W; ++l) c.push_back(B.getInt64(l));
+        return c;
+      }());
+      r = B.CreateAdd(B.CreateVectorSplat(W, vc.base), lane);
+    } else if (e->kind == LExprKind::Load) {
+      r = vload(e, vc);
+    } else {
+      std::vector<LValue*> ops;
+      for (auto* o : e->ops) ops.push_back(vexpr(o, vc));
+      r = compute(e, ops, W);
+    }
+    vc.memo[e] = r;
+    return r;
+  }
+
+  LValue* vload(const LExpr* e, VecCtx& vc) {
+    const unsigned W = unsigned(kReduceLanes);
+    int b = e->buf;
+    const Buffer& buf = k_.buffers[size_t(b)];
+    std::vector<int64_t> coefs;
+    for (auto* o : e->ops) {
+      int64_t c = 0;
+      affine(o, vc.var, c);
+      coefs.push_back(c);
+    }
+    bool unit = buf.contiguous && buf.rank > 0 && coefs.back() == 1;
+    for (size_t a = 0; a + 1 < coefs.size(); ++a) unit &= coefs[a] == 0;
+    DType t = buf.dtype;
+    LType* vt = llvm::FixedVectorType::get(mem_type(t), W);
+    LValue* loaded;
+    if (unit) {
+      // Lane l reads the element at index(base) + l: one (masked) vector load.
+      std::map<int, LValue*> saved;
+      std::vector<LValue*> idx;
+      LValue* k_slot = vars_[size_t(vc.var)];
+      B.CreateStore(vc.base, k_slot);
+      for (auto* o : e->ops) idx.push_back(expr(o));
+      LValue* p = address(b, idx);
+      llvm::Instruction* I;
+      if (vc.mask)
+        I = B.CreateMaskedLoad(vt, p, llvm::Align(dtype_size(t)), vc.mask, llvm::Constant::getNullValue(vt));
+      else
+        I = B.CreateAlignedLoad(vt, p, llvm::Align(dtype_size(t)));
+      tag(I, b);
+      loaded = I;
+    } else {
+      // A gather, one lane at a time; masked-off lanes read the last live element.
+      loaded = llvm::PoisonValue::get(vt);
+      LValue* k_slot = vars_[size_t(vc.var)];
+      for (unsigned l = 0; l < W; ++l) {
+        LValue* k = B.CreateAdd(vc.base, B.getInt64(l));
+        if (vc.mask) k = B.CreateSelect(B.CreateICmpSLE(k, vc.last), k, vc.last);
+        B.CreateStore(k, k_slot);
+        std::vector<LValue*> idx;
+        for (auto* o : e->ops) idx.push_back(expr(o));
+        auto* L = B.CreateLoad(mem_type(t), address(b, idx));
+        tag(L, b);
+        loaded = B.CreateInsertElement(loaded, L, l);
+      }
+    }
+    if (t == DType::Bool) return B.CreateICmpNE(loaded, llvm::Constant::getNullValue(vt));
+    return loaded;
+  }
+
+  void vector_reduce(const LStmt& s, const Accumulator& a, LValue* n) {
+    const unsigned W = unsigned(kReduceLanes);
+    LType* t = reg_type(a.dtype);
+    LType* vt = vec_type(a.dtype, W);
+    LValue* single = entry_alloca(t, "partial");
+    LValue* acc_slot = entry_alloca(vt, "lanes");
+    LValue* blk = entry_alloca(B.getInt64Ty(), "block");
+    LValue* chunk = entry_alloca(B.getInt64Ty(), "chunk");
+    LValue* nblocks = B.CreateSDiv(B.CreateAdd(n, B.getInt64(kReduceBlock - 1)), B.getInt64(kReduceBlock));
+    B.CreateStore(identity(a, 1), single);
+    LValue* parts = partials(a, nblocks, single);
+    LValue* k_slot = vars_[size_t(s.var)];
+
+    // for block in [0, nblocks):
+    B.CreateStore(B.getInt64(0), blk);
+    BasicBlock* bhead = BasicBlock::Create(C, "vblock", F);
+    BasicBlock* bbody = BasicBlock::Create(C, "vblock.body", F);
+    BasicBlock* bdone = BasicBlock::Create(C, "vblock.end", F);
+    B.CreateBr(bhead);
+    B.SetInsertPoint(bhead);
+    LValue* b = B.CreateLoad(B.getInt64Ty(), blk);
+    B.CreateCondBr(B.CreateICmpSLT(b, nblocks), bbody, bdone);
+    B.SetInsertPoint(bbody);
+    LValue* begin = B.CreateMul(b, B.getInt64(kReduceBlock));
+    LValue* end = B.CreateSelect(B.CreateICmpSLT(B.CreateAdd(begin, B.getInt64(kReduceBlock)), n),
+                                B.CreateAdd(begin, B.getInt64(kReduceBlock)), n);
+    LValue* full_end = B.CreateSub(end, B.CreateSRem(B.CreateSub(end, begin), B.getInt64(W)));
+    B.CreateStore(identity(a, W), acc_slot);
+    B.CreateStore(begin, chunk);
+
+    //   for chunk in [begin, full_end) step 32: lanes op= value(chunk .. chunk + 31)
+    BasicBlock* chead = BasicBlock::Create(C, "vchunk", F);
+    BasicBlock* cbody = BasicBlock::Create(C, "vchunk.body", F);
+    BasicBlock* cdone = BasicBlock::Create(C, "vchunk.end", F);
+    B.CreateBr(chead);
+    B.SetInsertPoint(chead);
+    LValue* c = B.CreateLoad(B.getInt64Ty(), chunk);
+    B.CreateCondBr(B.CreateICmpSLT(c, full_end), cbody, cdone);
+    B.SetInsertPoint(cbody);
+    {
+      VecCtx vc{s.var, c, nullptr, nullptr, {}};
+      LValue* v = vexpr(a.value, vc);
+      B.CreateStore(fold(a, B.CreateLoad(vt, acc_slot), v, W), acc_slot);
+    }
+    B.CreateStore(B.CreateAdd(c, B.getInt64(W)), chunk);
+    B.CreateBr(chead);
+    B.SetInsertPoint(cdone);
+
+    //   the partial chunk: lanes at or past `end` keep their value
+    BasicBlock* tail = BasicBlock::Create(C, "vtail", F);
+    BasicBlock* tdone = BasicBlock::Create(C, "vtail.end", F);
+    B.CreateCondBr(B.CreateICmpSLT(full_end, end), tail, tdone);
+    B.SetInsertPoint(tail);
+    {
+      std::vector<llvm::Constant*> lane_ids;
+      for (unsigned l = 0; l < W; ++l) lane_ids.push_back(B.getInt64(l));
+      LValue* live = B.CreateICmpSLT(llvm::ConstantVector::get(lane_ids),
+                                    B.CreateVectorSplat(W, B.CreateSub(end, full_end)));
+      VecCtx vc{s.var, full_end, live, B.CreateSub(end, B.getInt64(1)), {}};
+      LValue* v = vexpr(a.value, vc);
+      LValue* acc = B.CreateLoad(vt, acc_slot);
+      B.CreateStore(B.CreateSelect(live, fold(a, acc, v, W), acc), acc_slot);
+    }
+    B.CreateBr(tdone);
+    B.SetInsertPoint(tdone);
+    B.CreateStore(tree(a, B.CreateLoad(vt, acc_slot)), B.CreateInBoundsGEP(t, parts, b));
+    B.CreateStore(B.CreateAdd(b, B.getInt64(1)), blk);
+    B.CreateBr(bhead);
+    B.SetInsertPoint(bdone);
+    (void)k_slot;
+    finish_partials(a, parts, nblocks);
+  }
+
+  llvm::LLVMContext& C;
+  llvm::Module& M;
+  IRBuilder<> B;
+  const Kernel& k_;
+  const TargetInfo& target_;
+  llvm::Function* F = nullptr;
+  LValue* args_ = nullptr;
+  LValue* ctx_ = nullptr;
+  std::vector<llvm::AllocaInst*> vars_;
+  std::vector<BufferSlots> bufs_;
+  std::vector<llvm::MDNode*> scopes_;
+};
+
+}  // namespace
+
+std::unique_ptr<llvm::Module> emit_module(llvm::LLVMContext& ctx, const Kernel& k, const std::string& symbol,
+                                          const TargetInfo& target) {
+  auto m = std::make_unique<llvm::Module>(symbol, ctx);
+  Emitter(ctx, *m, k, target).run(symbol);
+  return m;
+}
+
+}  // namespace numjit

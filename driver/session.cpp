@@ -1,0 +1,557 @@
+// The driver (driver.h) and the public numjit::Jit (numjit.hpp).
+//
+// A statement's expression goes: AST -> array IR (frontend/sema.h, free names
+// bound to Input nodes typed from the session's values) -> fusion ->
+// loop IR -> JitEngine -> run on the values' memory. Compiled kernels are
+// cached in memory by expression text + input signatures + options, so a
+// repeated eval skips everything but the call.
+#include <fmt/format.h>
+
+#include <cstring>
+#include <iostream>
+#include <map>
+#include <mutex>
+#include <set>
+#include <unordered_map>
+
+#include "codegen/jit.h"
+#include "driver/driver.h"
+#include "frontend/diagnostics.h"
+#include "frontend/lexer.h"
+#include "frontend/parser.h"
+#include "frontend/sema.h"
+#include "ir/interpreter.h"
+#include "ir/passes/fuse.h"
+#include "ir/passes/lower_to_loops.h"
+#include "runtime/context.h"
+#include "runtime/npy.h"
+
+namespace numjit {
+
+namespace {
+
+const char* kStageNames[] = {"tokens", "ast", "typed", "array", "fused", "loops", "llvm", "llvm-opt", "asm"};
+
+/** Names an expression reads (so only those become kernel inputs). */
+void collect_names(const Expr& e, std::set<std::string>& out) {
+  if (e.kind == ExprKind::Name) out.insert(e.name);
+  for (auto& a : e.args)
+    if (a) collect_names(*a, out);
+  for (auto& k : e.keywords) collect_names(*k.value, out);
+}
+
+bool calls_load(const Expr& e) {
+  if (e.kind == ExprKind::Call && e.args[0]->kind == ExprKind::Name && e.args[0]->name == "load") return true;
+  for (auto& a : e.args)
+    if (a && calls_load(*a)) return true;
+  for (auto& k : e.keywords)
+    if (calls_load(*k.value)) return true;
+  return false;
+}
+
+InputSig signature(const std::string& name, const Value& v) {
+  InputSig s;
+  s.name = name;
+  if (v.is_scalar() || v.array().ndim() == 0) {
+    s.type = Type{v.dtype(), 0, v.is_scalar() && v.weak()};
+    return s;
+  }
+  const Array& a = v.array();
+  s.type = Type{a.dtype(), a.ndim(), false};
+  for (int k = 0; k < a.ndim(); ++k) s.dim_is_one[k] = a.shape()[size_t(k)] == 1;
+  s.contiguous = a.is_contiguous();
+  return s;
+}
+
+/** One compilation: the array IR of some expressions over typed inputs. */
+struct Program {
+  Context ctx;
+  std::shared_ptr<const Source> src;
+  Builder b{ctx, nullptr};
+  std::vector<InputSig> sigs;
+  std::vector<Value> inputs;
+  std::vector<const Node*> roots;
+  std::vector<std::string> names;
+  Span span;
+
+  explicit Program(std::shared_ptr<const Source> s) : src(std::move(s)), b(ctx, src.get()) {}
+};
+
+/** A kernel ready to call, and the types of its results. */
+struct Compiled {
+  std::shared_ptr<CompiledKernel> code;
+  std::vector<Type> results;
+};
+
+std::string expr_text(const Source& src, const Span& span) {
+  return src.text().substr(span.begin, span.end - span.begin);
+}
+
+}  // namespace
+
+Stage parse_stage(std::string_view name) {
+  for (int i = 0; i <= int(Stage::Asm); ++i)
+    if (name == kStageNames[i]) return Stage(i);
+  std::string all;
+  for (auto* n : kStageNames) all += std::string(all.empty() ? "" : ", ") + n;
+  throw Error(fmt::format("unknown stage '{}'; the stages are {}", name, all));
+}
+
+const char* stage_name(Stage s) { return kStageNames[int(s)]; }
+
+class Session {
+ public:
+  explicit Session(Options o) : opts_(std::move(o)) {}
+
+  const Options& options() const { return opts_; }
+
+  // --- building programs ------------------------------------------------------
+
+  /** Array IR for `e` (in `src`), its free names bound to `vars`. */
+  std::unique_ptr<Program> build(std::shared_ptr<const Source> src, const Expr& e,
+                                 const std::map<std::string, Value>& vars, bool allow_tuple) {
+    auto p = std::make_unique<Program>(std::move(src));
+    p->span = e.span;
+    Scope scope;
+    std::set<std::string> used;
+    collect_names(e, used);
+    for (auto& name : used) {
+      auto it = vars.find(name);
+      if (it == vars.end()) continue;
+      bind_input(*p, scope, name, it->second, e.span);
+    }
+    Program* raw = p.get();
+    scope.load = [raw, &scope, this](const std::string& path, Span span) -> const Node* {
+      Array a = load_npy(path);
+      return bind_input(*raw, scope, fmt::format("load{}", raw->sigs.size()), Value(a), span);
+    };
+    SemaValue v = lower_expr(p->b, scope, e);
+    if (v.kind == SemaValue::Kind::DType)
+      user_error(p->src.get(), e.span, fmt::format("expected a value, got the dtype '{}'", dtype_name(v.dtype)));
+    if (v.kind == SemaValue::Kind::Tuple) {
+      if (!allow_tuple) user_error(p->src.get(), e.span, "expected an array or scalar, got a tuple");
+      p->roots = v.items;
+    } else {
+      p->roots = {v.node};
+    }
+    return p;
+  }
+
+  const Node* bind_input(Program& p, Scope& scope, const std::string& name, const Value& v, Span span) {
+    InputSig sig = signature(name, v);
+    const Node* n = p.b.input(int(p.sigs.size()), sig, span);
+    p.sigs.push_back(sig);
+    p.inputs.push_back(v);
+    scope.vars[name] = n;
+    return n;
+  }
+
+  std::string cache_key(const std::string& text, const Program& p) const {
+    std::string key = fmt::format("{}|{}|{}|{}\n", opts_.opt_level, opts_.fastmath, opts_.boundscheck, text);
+    for (auto& s : p.sigs) key += s.str() + ";";
+    return key;
+  }
+
+  JitEngine& engine() {
+    std::lock_guard<std::mutex> lock(engine_mu_);
+    if (!engine_) engine_ = std::make_unique<JitEngine>();
+    return *engine_;
+  }
+
+  CodegenOptions codegen_options() const { return CodegenOptions{opts_.opt_level, opts_.fastmath}; }
+
+  Kernel lower(const Program& p) const {
+    FusionPlan plan = fuse(p.roots, p.names);
+    return lower_to_loops(plan, p.sigs, "kernel");
+  }
+
+  std::shared_ptr<Compiled> compile(const Program& p, const std::string& key) {
+    if (!key.empty()) {
+      std::lock_guard<std::mutex> lock(cache_mu_);
+      auto it = cache_.find(key);
+      if (it != cache_.end()) return it->second;
+    }
+    auto c = std::make_shared<Compiled>();
+    for (auto* r : p.roots) c->results.push_back(r->type);
+    bool all_const = true;
+    for (auto* r : p.roots) all_const &= r->is_const();
+    if (!all_const) c->code = engine().compile(lower(p), codegen_options());
+    if (!key.empty()) {
+      std::lock_guard<std::mutex> lock(cache_mu_);
+      cache_.emplace(key, c);
+    }
+    return c;
+  }
+
+  // --- running -----------------------------------------------------------------
+
+  /** Runs `c` on `inputs`; runtime errors are reported at `span` of `src`. */
+  std::vector<Value> call(const Compiled& c, const std::vector<const Node*>& roots, const std::vector<Value>& inputs,
+                          const Source* src, Span span) {
+    std::vector<Value> out;
+    if (!c.code) {
+      for (auto* r : roots) out.push_back(Value::scalar(r->dtype(), r->fval, r->ival, r->type.weak));
+      return out;
+    }
+    return invoke(c, inputs, src, span);
+  }
+
+  std::vector<Value> invoke(const Compiled& c, const std::vector<Value>& inputs, const Source* src, Span span) {
+    size_t ni = inputs.size(), nr = c.results.size();
+    std::vector<nj_array_view> views(ni + nr);
+    std::vector<int64_t> scalars(ni);
+    for (size_t i = 0; i < ni; ++i) {
+      const Value& v = inputs[i];
+      if (v.is_array()) {
+        views[i] = abi_view(v.array());
+        continue;
+      }
+      void* slot = &scalars[i];
+      switch (v.dtype()) {
+        case DType::Bool: *static_cast<bool*>(slot) = v.scalar<bool>(); break;
+        case DType::I32: *static_cast<int32_t*>(slot) = v.scalar<int32_t>(); break;
+        case DType::I64: *static_cast<int64_t*>(slot) = v.scalar<int64_t>(); break;
+        case DType::F32: *static_cast<float*>(slot) = v.scalar<float>(); break;
+        case DType::F64: *static_cast<double*>(slot) = v.scalar<double>(); break;
+      }
+      views[i] = nj_array_view{slot, int32_t(v.dtype()), 0, {0, 0}, {0, 0}};
+    }
+    nj_ctx ctx;
+    int32_t rc = c.code->fn(views.data(), int64_t(views.size()), &ctx);
+    if (rc != 0) {
+      std::string msg = ctx.message.empty() ? fmt::format("kernel failed with code {}", rc) : ctx.message;
+      throw Error(src ? render_diagnostic(src, span, msg) : msg);
+    }
+    std::vector<Value> out;
+    for (size_t r = 0; r < nr; ++r) {
+      Array a = adopt_result(ctx, views[ni + r]);
+      const Type& t = c.results[r];
+      if (t.rank == 0) {
+        out.push_back(is_float(t.dtype) ? Value::scalar(t.dtype, a.at<double>(), 0, t.weak)
+                                        : Value::scalar(t.dtype, 0, a.at<int64_t>(), t.weak));
+      } else {
+        out.push_back(Value(a));
+      }
+    }
+    return out;
+  }
+
+  /** Evaluates expression `e` of `src` over `vars`. */
+  std::vector<Value> evaluate(std::shared_ptr<const Source> src, const Expr& e, const std::map<std::string, Value>& vars,
+                              bool allow_tuple) {
+    auto p = build(src, e, vars, allow_tuple);
+    std::string key = calls_load(e) ? "" : cache_key(expr_text(*src, e.span), *p);
+    auto c = compile(*p, key);
+    return call(*c, p->roots, p->inputs, src.get(), e.span);
+  }
+
+  // --- eval fast path ------------------------------------------------------------
+
+  Value eval(std::string_view expr, const Args& args) {
+    // The key needs only the text and the argument signatures: a hit skips
+    // parsing and compiling.
+    std::string key = fmt::format("{}|{}|{}|eval:{}\n", opts_.opt_level, opts_.fastmath, opts_.boundscheck, expr);
+    std::vector<Value> inputs;
+    for (auto& [name, v] : args) key += signature(name, v).str() + ";";
+    std::shared_ptr<EvalEntry> entry;
+    {
+      std::lock_guard<std::mutex> lock(cache_mu_);
+      auto it = eval_cache_.find(key);
+      if (it != eval_cache_.end()) entry = it->second;
+    }
+    if (!entry) entry = compile_eval(expr, args, key);
+    for (int i : entry->arg_index) inputs.push_back(args[size_t(i)].second);
+    if (!entry->compiled->code) return entry->constant;
+    return invoke(*entry->compiled, inputs, entry->src.get(), entry->span).at(0);
+  }
+
+  struct EvalEntry {
+    std::shared_ptr<const Source> src;
+    Span span;
+    std::shared_ptr<Compiled> compiled;
+    std::vector<int> arg_index;  // kernel input i is args[arg_index[i]]
+    Value constant;              // the value when the expression is constant
+  };
+
+  std::shared_ptr<EvalEntry> compile_eval(std::string_view expr, const Args& args, const std::string& key) {
+    auto src = std::make_shared<const Source>("<eval>", std::string(expr));
+    Module m = parse(src);
+    if (m.body.size() != 1 || m.body[0]->kind != StmtKind::Expr)
+      throw Error(fmt::format("eval() takes one expression, got '{}'", expr));
+    const Expr& e = *m.body[0]->value;
+    std::map<std::string, Value> vars;
+    for (auto& [name, v] : args) vars[name] = v;
+    auto p = build(src, e, vars, false);
+    auto entry = std::make_shared<EvalEntry>();
+    entry->src = src;
+    entry->span = e.span;
+    for (auto& s : p->sigs)
+      for (size_t i = 0; i < args.size(); ++i)
+        if (args[i].first == s.name) entry->arg_index.push_back(int(i));
+    if (entry->arg_index.size() != p->sigs.size()) throw Error("eval(): load() is not available in eval; pass arrays as arguments");
+    entry->compiled = compile(*p, "");
+    if (!entry->compiled->code) {
+      const Node* r = p->roots[0];
+      entry->constant = Value::scalar(r->dtype(), r->fval, r->ival, r->type.weak);
+    }
+    std::lock_guard<std::mutex> lock(cache_mu_);
+    eval_cache_.emplace(key, entry);
+    return entry;
+  }
+
+  // --- scripts ----------------------------------------------------------------------
+
+  void run(std::string_view source, std::string_view filename, bool echo) {
+    auto src = std::make_shared<const Source>(std::string(filename), std::string(source));
+    Module m = parse(src);
+    for (auto& s : m.body) statement(src, *s, echo, nullptr);
+  }
+
+  /** Executes a top-level statement; with `emit`, appends its stage text. */
+  void statement(const std::shared_ptr<const Source>& src, const Stmt& s, bool echo,
+                 std::pair<Stage, std::string*>* emit) {
+    switch (s.kind) {
+      case StmtKind::Expr: {
+        const Expr& e = *s.value;
+        if (is_call_to(e, "print")) return print(src, e);
+        if (is_call_to(e, "save")) return save(src, e);
+        if (emit) return emit_stage(src, e, *emit, {"_"});
+        auto vals = evaluate(src, e, vars_, true);
+        if (echo) {
+          std::string line;
+          for (size_t i = 0; i < vals.size(); ++i) line += (i ? ", " : "") + format_value(vals[i]);
+          *out_ << (vals.size() > 1 ? "(" + line + ")" : line) << "\n";
+        }
+        return;
+      }
+      case StmtKind::Assign: return assign(src, s, emit);
+      case StmtKind::AugAssign: return aug_assign(src, s, emit);
+      case StmtKind::Pass: return;
+      case StmtKind::Def:
+        user_error(src.get(), s.span, "kernel definitions (def) are not supported yet: this build runs array "
+                                      "expressions and scripts of assignments, print and save");
+      default:
+        user_error(src.get(), s.span, "this statement is only allowed inside a kernel (def), which this build "
+                                      "does not support yet");
+    }
+  }
+
+  static bool is_call_to(const Expr& e, const char* fn) {
+    return e.kind == ExprKind::Call && e.args[0]->kind == ExprKind::Name && e.args[0]->name == fn;
+  }
+
+  void assign(const std::shared_ptr<const Source>& src, const Stmt& s, std::pair<Stage, std::string*>* emit) {
+    const Expr& e = *s.value;
+    std::vector<std::string> names;
+    for (auto& t : s.targets) {
+      if (t->kind == ExprKind::Name) continue;
+      if (t->kind == ExprKind::Tuple) {
+        for (auto& item : t->args)
+          if (item->kind != ExprKind::Name)
+            user_error(src.get(), item->span, "only names can be unpacked into at the top level");
+        continue;
+      }
+      user_error(src.get(), t->span, "element and slice assignment is only supported inside kernels (def), "
+                                     "which this build does not support yet");
+    }
+    if (emit) {
+      for (auto& t : s.targets)
+        if (t->kind == ExprKind::Name) names.push_back(t->name);
+      emit_stage(src, e, *emit, names);
+    }
+    auto vals = evaluate(src, e, vars_, true);
+    for (auto& t : s.targets) bind_target(src, *t, vals);
+  }
+
+  void bind_target(const std::shared_ptr<const Source>& src, const Expr& t, const std::vector<Value>& vals) {
+    if (t.kind == ExprKind::Name) {
+      if (vals.size() != 1) user_error(src.get(), t.span, fmt::format("cannot bind a tuple of {} values to one name", vals.size()));
+      vars_[t.name] = vals[0];
+      return;
+    }
+    if (t.args.size() != vals.size())
+      user_error(src.get(), t.span, fmt::format("cannot unpack {} value{} into {} names", vals.size(),
+                                                vals.size() == 1 ? "" : "s", t.args.size()));
+    for (size_t i = 0; i < vals.size(); ++i) vars_[t.args[i]->name] = vals[i];
+  }
+
+  void aug_assign(const std::shared_ptr<const Source>& src, const Stmt& s, std::pair<Stage, std::string*>* emit) {
+    const Expr& target = *s.targets[0];
+    if (target.kind != ExprKind::Name)
+      user_error(src.get(), target.span, "element and slice assignment is only supported inside kernels (def), "
+                                         "which this build does not support yet");
+    // x op= e is x = x op e (NumPy would write in place; values here are immutable).
+    Expr bin(ExprKind::Binary, s.span);
+    bin.binop = s.aug_op;
+    auto lhs = std::make_unique<Expr>(ExprKind::Name, target.span);
+    lhs->name = target.name;
+    bin.args.push_back(std::move(lhs));
+    bin.args.push_back(clone(*s.value));
+    if (emit) emit_stage(src, bin, *emit, {target.name});
+    auto vals = evaluate(src, bin, vars_, false);
+    vars_[target.name] = vals[0];
+  }
+
+  static ExprPtr clone(const Expr& e) {
+    auto c = std::make_unique<Expr>(e.kind, e.span);
+    c->ival = e.ival;
+    c->fval = e.fval;
+    c->name = e.name;
+    c->binop = e.binop;
+    c->unop = e.unop;
+    c->boolop = e.boolop;
+    c->cmp_ops = e.cmp_ops;
+    for (auto& a : e.args) c->args.push_back(a ? clone(*a) : nullptr);
+    for (auto& k : e.keywords) c->keywords.push_back(Keyword{k.name, k.name_span, clone(*k.value)});
+    return c;
+  }
+
+  void print(const std::shared_ptr<const Source>& src, const Expr& call) {
+    if (!call.keywords.empty()) user_error(src.get(), call.keywords[0].name_span, "print() takes no keyword arguments");
+    std::string line;
+    for (size_t i = 1; i < call.args.size(); ++i) {
+      const Expr& a = *call.args[i];
+      if (i > 1) line += " ";
+      if (a.kind == ExprKind::String) {
+        line += a.name;
+        continue;
+      }
+      auto vals = evaluate(src, a, vars_, true);
+      if (vals.size() == 1) {
+        line += format_value(vals[0]);
+      } else {
+        line += "(";
+        for (size_t k = 0; k < vals.size(); ++k) line += (k ? ", " : "") + format_value(vals[k]);
+        line += vals.size() == 1 ? ",)" : ")";
+      }
+    }
+    *out_ << line << "\n";
+  }
+
+  void save(const std::shared_ptr<const Source>& src, const Expr& call) {
+    if (call.args.size() != 3 || call.args[1]->kind != ExprKind::String)
+      user_error(src.get(), call.span, "save() takes a file name string and a value: save(\"x.npy\", x)");
+    Value v = evaluate(src, *call.args[2], vars_, false).at(0);
+    Array a;
+    if (v.is_array()) {
+      a = v.array();
+    } else {
+      a = Array::zeros(v.dtype(), {});
+      switch (v.dtype()) {
+        case DType::Bool: *a.data<bool>() = v.scalar<bool>(); break;
+        case DType::I32: *a.data<int32_t>() = v.scalar<int32_t>(); break;
+        case DType::I64: *a.data<int64_t>() = v.scalar<int64_t>(); break;
+        case DType::F32: *a.data<float>() = v.scalar<float>(); break;
+        case DType::F64: *a.data<double>() = v.scalar<double>(); break;
+      }
+    }
+    save_npy(call.args[1]->name, a);
+  }
+
+  // --- stages ---------------------------------------------------------------------
+
+  void emit_stage(const std::shared_ptr<const Source>& src, const Expr& e, std::pair<Stage, std::string*>& emit,
+                  const std::vector<std::string>& names) {
+    auto p = build(src, e, vars_, true);
+    p->names = names;
+    while (p->names.size() < p->roots.size()) p->names.push_back("_");
+    std::string& out = *emit.second;
+    switch (emit.first) {
+      case Stage::Typed: {
+        std::string types;
+        for (auto* r : p->roots) types += (types.empty() ? "" : ", ") + r->type.str();
+        std::string lhs;
+        for (auto& n : names) lhs += (lhs.empty() ? "" : ", ") + n;
+        out += fmt::format("{}: {} = {}\n", lhs.empty() ? "_" : lhs, types, print_expr(e));
+        return;
+      }
+      case Stage::Array: out += print_array_ir(p->roots, p->names); return;
+      case Stage::Fused: out += print_fusion(fuse(p->roots, p->names)); return;
+      case Stage::Loops: out += print_kernel(lower(*p)); return;
+      case Stage::Llvm: out += engine().text(lower(*p), codegen_options(), CodegenText::Llvm); return;
+      case Stage::LlvmOpt: out += engine().text(lower(*p), codegen_options(), CodegenText::LlvmOpt); return;
+      case Stage::Asm: out += engine().text(lower(*p), codegen_options(), CodegenText::Asm); return;
+      default: return;
+    }
+  }
+
+  std::string emit(std::string_view source, Stage stage, const Args& args, std::string_view filename) {
+    auto src = std::make_shared<const Source>(std::string(filename), std::string(source));
+    if (stage == Stage::Tokens) return print_tokens(lex(*src));
+    Module m = parse(src);
+    if (stage == Stage::Ast) return print_ast(m);
+    // Later stages need the types of earlier statements' values, so the
+    // script runs in a scratch scope while its stages are printed.
+    auto saved = vars_;
+    for (auto& [name, v] : args) vars_[name] = v;
+    std::string out;
+    std::pair<Stage, std::string*> em{stage, &out};
+    try {
+      for (auto& s : m.body) statement(src, *s, false, &em);
+    } catch (...) {
+      vars_ = std::move(saved);
+      throw;
+    }
+    vars_ = std::move(saved);
+    return out;
+  }
+
+  std::map<std::string, Value>& vars() { return vars_; }
+  void set_output(std::ostream* o) { out_ = o ? o : &std::cout; }
+
+ private:
+  Options opts_;
+  std::mutex engine_mu_, cache_mu_;
+  std::unique_ptr<JitEngine> engine_;
+  std::unordered_map<std::string, std::shared_ptr<Compiled>> cache_;
+  std::unordered_map<std::string, std::shared_ptr<EvalEntry>> eval_cache_;
+  std::map<std::string, Value> vars_;
+  std::ostream* out_ = &std::cout;
+};
+
+// ---------------------------------------------------------------------------
+// The public API
+
+Jit::Jit(Options options) : session_(std::make_unique<Session>(std::move(options))) {}
+Jit::~Jit() = default;
+const Options& Jit::options() const { return session_->options(); }
+Value Jit::eval(std::string_view expr, const Args& args) { return session_->eval(expr, args); }
+void Jit::run(std::string_view source, std::string_view filename) { session_->run(source, filename, false); }
+void Jit::run_interactive(std::string_view source, std::string_view filename) { session_->run(source, filename, true); }
+std::string Jit::emit(std::string_view source, Stage stage, const Args& args, std::string_view filename) {
+  return session_->emit(source, stage, args, filename);
+}
+Value Jit::get(const std::string& name) const {
+  auto& vars = session_->vars();
+  auto it = vars.find(name);
+  if (it == vars.end()) throw Error(fmt::format("no variable '{}' in this session", name));
+  return it->second;
+}
+void Jit::set(const std::string& name, Value v) { session_->vars()[name] = std::move(v); }
+void Jit::set_output(std::ostream* out) { session_->set_output(out); }
+
+Value reference_eval(std::string_view expr, const Args& args) {
+  auto src = std::make_shared<const Source>("<eval>", std::string(expr));
+  Module m = parse(src);
+  if (m.body.size() != 1 || m.body[0]->kind != StmtKind::Expr)
+    throw Error(fmt::format("reference_eval() takes one expression, got '{}'", expr));
+  Context ctx;
+  Builder b(ctx, src.get());
+  Scope scope;
+  std::vector<Value> inputs;
+  std::set<std::string> used;
+  collect_names(*m.body[0]->value, used);
+  for (auto& [name, v] : args) {
+    if (!used.count(name)) continue;
+    scope.vars[name] = b.input(int(inputs.size()), signature(name, v), {});
+    inputs.push_back(v);
+  }
+  const Node* root = lower_node(b, scope, *m.body[0]->value);
+  try {
+    return interpret({root}, inputs).at(0);
+  } catch (const Error& e) {
+    throw Error(render_diagnostic(src.get(), m.body[0]->value->span, e.what()));
+  }
+}
+
+}  // namespace numjit

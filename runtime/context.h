@@ -1,0 +1,40 @@
+// The per-call context behind the opaque nj_ctx of the kernel ABI: the
+// error a kernel leaves, and the memory it allocates. C++ only; JIT code
+// sees a pointer and calls the helpers of runtime/abi.h.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "numjit/numjit.hpp"
+#include "runtime/abi.h"
+
+struct nj_ctx {
+  int32_t code = NJ_OK;
+  std::string message;
+  /** Owners of result arrays, in allocation order; the host adopts them. */
+  std::vector<std::pair<void*, std::shared_ptr<void>>> results;
+  /** Scratch memory, freed with the context. */
+  std::vector<std::unique_ptr<void, void (*)(void*)>> temps;
+  /** Source location prefix for runtime errors ("file:line:col: "), if any. */
+  std::string where;
+};
+
+namespace numjit {
+
+/** 64-byte-aligned memory of `nbytes` (at least one byte), or null. */
+std::shared_ptr<void> aligned_alloc_shared(int64_t nbytes);
+
+/** Test hook: the next `n`-th allocation through the runtime fails (0: off). */
+void set_alloc_failure_countdown(int64_t n);
+
+/** Wraps result view `v` of a finished call as an owning Array (the memory
+ *  was allocated through nj_alloc_result into `ctx`). */
+Array adopt_result(nj_ctx& ctx, const nj_array_view& v);
+
+/** A view of `a` in ABI form (no copy). */
+nj_array_view abi_view(const Array& a);
+
+}  // namespace numjit

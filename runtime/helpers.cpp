@@ -1,0 +1,183 @@
+// Runtime helpers called from JIT-compiled kernels (runtime/abi.h): memory,
+// error reporting, integer powers, counter-based random numbers.
+#include <fmt/format.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <limits>
+#include <atomic>
+#include <new>
+
+#include "runtime/abi.h"
+#include "runtime/context.h"
+
+namespace numjit {
+
+namespace {
+std::atomic<int64_t> g_alloc_countdown{0};
+
+bool injected_failure() {
+  int64_t c = g_alloc_countdown.load(std::memory_order_relaxed);
+  if (c <= 0) return false;
+  return g_alloc_countdown.fetch_sub(1) == 1;
+}
+
+void* raw_aligned(int64_t nbytes) {
+  if (nbytes < 0 || injected_failure()) return nullptr;
+  size_t n = size_t(nbytes < 64 ? 64 : (nbytes + 63) / 64 * 64);
+  return std::aligned_alloc(64, n);
+}
+}  // namespace
+
+void set_alloc_failure_countdown(int64_t n) { g_alloc_countdown.store(n); }
+
+std::shared_ptr<void> aligned_alloc_shared(int64_t nbytes) {
+  void* p = raw_aligned(nbytes);
+  if (!p) return nullptr;
+  return std::shared_ptr<void>(p, [](void* q) { std::free(q); });
+}
+
+namespace {
+template <class T>
+T combine_op(int32_t op, T a, T b) {
+  switch (op) {
+    case 0: return a + b;
+    case 1: return a * b;
+    case 2: return (std::isnan(b) || !(std::isnan(a) || a <= b)) ? b : a;
+    default: return (std::isnan(b) || !(std::isnan(a) || a >= b)) ? b : a;
+  }
+}
+template <class T>
+void combine(T* p, int64_t n, int32_t op) {
+  for (int64_t s = 1; s < n; s *= 2)
+    for (int64_t i = 0; i + s < n; i += 2 * s) p[i] = combine_op(op, p[i], p[i + s]);
+}
+}  // namespace
+
+}  // namespace numjit
+
+using numjit::raw_aligned;
+
+extern "C" {
+
+void* nj_alloc_result(nj_ctx* ctx, nj_array_view* out, int32_t dtype, int32_t ndim, int64_t d0,
+                      int64_t d1) {
+  int64_t esize = numjit::dtype_size(numjit::DType(dtype));
+  int64_t dims[2] = {ndim > 0 ? d0 : 1, ndim > 1 ? d1 : 1};
+  int64_t count = 1;
+  for (int64_t d : dims) {
+    if (d < 0) {
+      nj_fail(ctx, NJ_ERR_VALUE, "negative dimensions are not allowed");
+      return nullptr;
+    }
+    if (d != 0 && count > std::numeric_limits<int64_t>::max() / esize / d) {
+      nj_fail(ctx, NJ_ERR_ALLOC, "array is too big: its size in bytes overflows 64 bits");
+      return nullptr;
+    }
+    count *= d;
+  }
+  auto mem = numjit::aligned_alloc_shared(count * esize);
+  if (!mem) {
+    ctx->code = NJ_ERR_ALLOC;
+    ctx->message = fmt::format("out of memory: cannot allocate {} bytes for a result array", count * esize);
+    return nullptr;
+  }
+  out->data = mem.get();
+  out->dtype = dtype;
+  out->ndim = ndim;
+  out->shape[0] = ndim > 0 ? d0 : 0;
+  out->shape[1] = ndim > 1 ? d1 : 0;
+  out->strides[0] = ndim > 1 ? d1 : 1;
+  out->strides[1] = 1;
+  ctx->results.emplace_back(mem.get(), std::move(mem));
+  return out->data;
+}
+
+void* nj_alloc_temp(nj_ctx* ctx, int64_t nbytes) {
+  void* p = raw_aligned(nbytes);
+  if (!p) {
+    ctx->code = NJ_ERR_ALLOC;
+    ctx->message = fmt::format("out of memory: cannot allocate {} bytes of scratch space", nbytes);
+    return nullptr;
+  }
+  ctx->temps.emplace_back(p, std::free);
+  return p;
+}
+
+int32_t nj_fail(nj_ctx* ctx, int32_t code, const char* msg) {
+  ctx->code = code;
+  ctx->message = msg;
+  return code;
+}
+
+int32_t nj_fail_index(nj_ctx* ctx, const char* where, int64_t index, int64_t axis, int64_t size) {
+  ctx->code = NJ_ERR_VALUE;
+  ctx->message = fmt::format("{}index {} is out of bounds for axis {} with size {}", where ? where : "",
+                             index, axis, size);
+  return ctx->code;
+}
+
+int32_t nj_fail_shapes(nj_ctx* ctx, const char* what, int64_t a, int64_t b) {
+  ctx->code = NJ_ERR_VALUE;
+  ctx->message = fmt::format("{}operands could not be broadcast together with shapes ({},) ({},)",
+                             what ? what : "", a, b);
+  return ctx->code;
+}
+
+int32_t nj_fail_key(nj_ctx* ctx, int64_t key, int64_t position, int64_t ngroups) {
+  ctx->code = NJ_ERR_VALUE;
+  ctx->message = fmt::format("group key {} at position {} is outside [0, {})", key, position, ngroups);
+  return ctx->code;
+}
+
+
+void nj_combine_partials(void* p, int64_t n, int32_t dtype, int32_t op) {
+  if (dtype == NJ_F32) numjit::combine(static_cast<float*>(p), n, op);
+  else numjit::combine(static_cast<double*>(p), n, op);
+}
+
+int64_t nj_ipow_i64(int64_t base, int64_t exp) {
+  uint64_t result = 1, b = uint64_t(base);
+  while (exp > 0) {
+    if (exp & 1) result *= b;
+    b *= b;
+    exp >>= 1;
+  }
+  return int64_t(result);
+}
+
+int32_t nj_ipow_i32(int32_t base, int32_t exp) {
+  uint32_t result = 1, b = uint32_t(base);
+  while (exp > 0) {
+    if (exp & 1) result *= b;
+    b *= b;
+    exp >>= 1;
+  }
+  return int32_t(result);
+}
+
+namespace {
+// SplitMix64 finaliser over (seed, counter): a counter-based generator, so
+// element i of a stream is independent of evaluation order and threads.
+uint64_t mix(uint64_t seed, uint64_t counter) {
+  uint64_t z = seed * 0x9E3779B97F4A7C15ULL + counter * 0xD1B54A32D192ED03ULL + 0x632BE59BD9B4E019ULL;
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  z ^= z >> 31;
+  z = (z ^ (z >> 29)) * 0xBF58476D1CE4E5B9ULL;
+  return z ^ (z >> 32);
+}
+double unit(uint64_t bits) { return double(bits >> 11) * 0x1.0p-53; }
+}  // namespace
+
+double nj_random_uniform(int64_t seed, int64_t index) { return unit(mix(uint64_t(seed), uint64_t(index) * 2)); }
+
+double nj_random_normal(int64_t seed, int64_t index) {
+  // Box-Muller from two uniforms of the element's own counters.
+  double u1 = 1.0 - unit(mix(uint64_t(seed) ^ 0x5bd1e995ULL, uint64_t(index) * 2));
+  double u2 = unit(mix(uint64_t(seed) ^ 0x5bd1e995ULL, uint64_t(index) * 2 + 1));
+  return std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
+}
+
+}  // extern "C"

@@ -1,0 +1,76 @@
+// The numjit command line: runs a .nj script (a file, -e CODE, or standard
+// input) or prints any stage of the pipeline (--emit=STAGE). Exit status 0
+// on success, 1 with a diagnostic on standard error otherwise.
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "numjit/numjit.hpp"
+
+namespace {
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw numjit::Error(fmt::format("cannot open '{}': {}", path, std::strerror(errno)));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"numjit: a JIT compiler for NumPy-style array expressions.\n"
+               "Runs FILE.nj, -e CODE, or a script on standard input."};
+  std::string file, code, emit;
+  numjit::Options opts;
+  app.add_option("file", file, "script to run ('-' reads standard input)");
+  app.add_option("-e,--execute", code, "run CODE (the value of each expression statement is printed)");
+  app.add_option("--emit", emit, "print a stage instead of only running: tokens, ast, typed, array, fused, loops, "
+                                 "llvm, llvm-opt, asm");
+  app.add_option("-O,--opt-level", opts.opt_level, "LLVM optimisation level 0-3 (default 3)")->check(CLI::Range(0, 3));
+  app.add_option("--threads", opts.threads, "worker threads (default: NUMJIT_NUM_THREADS or all cores)");
+  app.add_flag("--fastmath", opts.fastmath, "allow reassociation and contraction of float math");
+  CLI11_PARSE(app, argc, argv);
+
+  try {
+    std::string source, name;
+    bool interactive = false;
+    if (!code.empty()) {
+      if (!file.empty()) throw numjit::Error("give either a script file or -e CODE, not both");
+      source = code;
+      name = "<string>";
+      interactive = true;
+    } else if (!file.empty() && file != "-") {
+      source = read_file(file);
+      name = file;
+    } else if (file == "-" || !isatty(STDIN_FILENO)) {
+      std::stringstream ss;
+      ss << std::cin.rdbuf();
+      source = ss.str();
+      name = "<stdin>";
+    } else {
+      std::cerr << "numjit: the interactive REPL is not built yet; run a script (numjit FILE.nj), "
+                   "a string (numjit -e CODE) or pipe a script on standard input. See --help.\n";
+      return 2;
+    }
+    numjit::Jit jit(opts);
+    if (!emit.empty()) {
+      std::cout << jit.emit(source, numjit::parse_stage(emit), {}, name);
+      return 0;
+    }
+    if (interactive) jit.run_interactive(source, name);
+    else jit.run(source, name);
+  } catch (const numjit::Error& e) {
+    std::cout.flush();
+    std::cerr << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}
