@@ -650,8 +650,8 @@ class Emitter {
   }
 
   // A counted loop over [lo, hi) with the variable in its alloca; `body`
-  // emits the loop body. Returns the latch's branch for loop metadata.
-  llvm::BranchInst* counted(int var, LValue* lo, LValue* hi, const std::function<void()>& body,
+  // emits the loop body.
+  void counted(int var, LValue* lo, LValue* hi, const std::function<void()>& body,
                             LValue* step = nullptr) {
     LValue* var_slot = vars_[size_t(var)];
     B.CreateStore(lo, var_slot);
@@ -666,22 +666,16 @@ class Emitter {
     body();
     LValue* i2 = B.CreateLoad(B.getInt64Ty(), var_slot);
     B.CreateStore(B.CreateAdd(i2, step ? step : B.getInt64(1), "", true, true), var_slot);
-    llvm::BranchInst* latch = B.CreateBr(head);
+    B.CreateBr(head);
     B.SetInsertPoint(done);
-    return latch;
   }
 
   void loop(const LStmt& s) {
     LValue* lo = expr(s.lo);
     LValue* hi = expr(s.hi);
-    llvm::BranchInst* latch = counted(s.var, lo, hi, [&] { stmts(s.body); });
-    if (s.vectorize) {
-      llvm::MDNode* enable = llvm::MDNode::get(
-          C, {llvm::MDString::get(C, "llvm.loop.vectorize.enable"), llvm::ConstantAsMetadata::get(B.getTrue())});
-      llvm::MDNode* self = llvm::MDNode::getDistinct(C, {nullptr, enable});
-      self->replaceOperandWith(0, self);
-      latch->setMetadata(llvm::LLVMContext::MD_loop, self);
-    }
+    // Loops marked vectorize are left to LLVM's loop vectorizer, which
+    // decides by cost; forcing it would only warn where it cannot.
+    counted(s.var, lo, hi, [&] { stmts(s.body); });
   }
 
   // --- reductions -------------------------------------------------------------------

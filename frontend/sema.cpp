@@ -62,13 +62,13 @@ const GroupEntry kGroup[] = {{"group_sum", GroupOp::Sum}, {"group_count", GroupO
                              {"group_max", GroupOp::Max}};
 const char* kOther[] = {"where", "clip", "dot", "count_nonzero", "zeros", "ones", "empty",
                         "full", "arange", "linspace", "zeros_like", "ones_like", "full_like",
-                        "empty_like", "copy", "random", "randn", "len", "shape", "load",
+                        "empty_like", "copy", "reshape", "random", "randn", "len", "shape", "load",
                         "f32", "f64", "i32", "i64", "bool", "float", "int", "astype", "print",
                         "save"};
 // Methods of arrays: x.sum(), x.astype(f32), ...
 const std::set<std::string> kMethods = {"sum", "prod", "min", "max", "mean", "var", "std",
                                         "any", "all", "argmin", "argmax", "cumsum", "cumprod",
-                                        "astype", "copy"};
+                                        "astype", "copy", "reshape"};
 
 template <class T, size_t N>
 const T* find_entry(const T (&table)[N], const std::string& name) {
@@ -351,7 +351,7 @@ class Lowerer {
       error(e.span, "expected a dtype: bool, i32, i64, f32 or f64");
     return v.dtype;
   }
-  std::vector<const Node*> shape_arg(const Expr& e) {
+  std::vector<const Node*> shape_arg(const Expr& e, bool allow_unknown = false) {
     SemaValue v = value(e);
     std::vector<const Node*> dims;
     if (v.kind == SemaValue::Kind::Tuple) dims = v.items;
@@ -361,7 +361,8 @@ class Lowerer {
     for (auto*& d : dims) {
       if (d->rank() != 0 || !is_int(d->dtype()))
         error(e.span, fmt::format("a dimension must be an integer, got {}", d->type.str()));
-      if (d->is_const() && d->ival < 0) error(e.span, "negative dimensions are not allowed");
+      if (d->is_const() && d->ival < 0 && !(allow_unknown && d->ival == -1))
+        error(e.span, "negative dimensions are not allowed");
       d = b_.cast(d, DType::I64);
       if (d->is_const()) d = b_.const_int(d->ival, DType::I64, false);
     }
@@ -494,6 +495,21 @@ class Lowerer {
     if (fn == "copy") {
       arity(c, 1, 1);
       return of(b_.copy(node(*c.pos[0]), sp));
+    }
+    if (fn == "reshape") {
+      if (c.pos.size() < 2) arity(c, 2, 3);
+      std::vector<const Node*> dims;
+      if (c.pos.size() == 2) {
+        dims = shape_arg(*c.pos[1], true);
+      } else {
+        arity(c, 2, 3);
+        for (size_t k = 1; k < c.pos.size(); ++k) {
+          auto d = shape_arg(*c.pos[k], true);
+          if (d.size() != 1) error(c.pos[k]->span, "each dimension of reshape() must be an integer");
+          dims.push_back(d[0]);
+        }
+      }
+      return of(b_.reshape(node(*c.pos[0]), dims, sp));
     }
     if (fn == "astype") {
       arity(c, 2, 2);

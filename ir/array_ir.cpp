@@ -564,6 +564,35 @@ const Node* Builder::group(GroupOp op, const Node* keys, const Node* values, con
   return make(std::move(n));
 }
 
+const Node* Builder::reshape(const Node* a, std::vector<const Node*> shape, Span span) {
+  if (shape.empty() || shape.size() > 2) error(span, "reshape() takes a shape of rank 1 or 2");
+  auto I = [&](int64_t v) { return const_int(v, DType::I64, false); };
+  const Node* count = I(1);
+  for (auto* d : a->shape) count = binary(BinaryOp::Mul, count, d, span);
+  int unknown = -1;
+  for (size_t k = 0; k < shape.size(); ++k) {
+    if (shape[k]->is_const() && shape[k]->ival == -1) {
+      if (unknown >= 0) error(span, "can only specify one unknown dimension");
+      unknown = int(k);
+    }
+  }
+  if (unknown >= 0) {
+    const Node* other = shape.size() == 2 ? shape[size_t(1 - unknown)] : I(1);
+    if (other->is_const() && other->ival == 0) error(span, "cannot reshape with an unknown dimension beside a zero");
+    shape[size_t(unknown)] = binary(BinaryOp::FloorDiv, count, other, span);
+  }
+  const Node* want = I(1);
+  for (auto* d : shape) want = binary(BinaryOp::Mul, want, d, span);
+  if (want->is_const() && count->is_const() && want->ival != count->ival)
+    error(span, fmt::format("cannot reshape array of size {} into shape {}", count->ival, shape_text(shape)));
+  Node n{ArrayOp::Reshape, Type{a->dtype(), int(shape.size()), false}};
+  n.ops = {a, dim_check(count, want)};
+  n.shape = std::move(shape);
+  n.span = span;
+  if (a->rank() == n.type.rank && a->shape == n.shape) return a;
+  return make(std::move(n));
+}
+
 const Node* Builder::copy(const Node* a, Span span) {
   Node n{ArrayOp::Copy, Type{a->dtype(), a->rank(), a->type.weak}};
   n.ops = {a};

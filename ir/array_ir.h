@@ -52,7 +52,8 @@ namespace numjit {
   X(Reduce)      /* op: ReduceOp; ops[0]; axis (-1: all); fval: ddof for Var */      \
   X(Scan)        /* op: ScanOp; ops[0]; axis (-1: flattened) */                      \
   X(GroupReduce) /* op: GroupOp; ops: keys, values, ngroups; shape (ngroups,) */     \
-  X(Copy)        /* ops[0] materialised into a new array */
+  X(Copy)        /* ops[0] materialised into a new array */                        \
+  X(Reshape)     /* ops[0] read in C order into shape (same element count) */
 
 enum class ArrayOp {
 #define NUMJIT_ARRAY_OP_ENUM(name) name,
@@ -181,6 +182,9 @@ class Builder {
   const Node* group(GroupOp op, const Node* keys, const Node* values, const Node* ngroups,
                     Span span);
   const Node* copy(const Node* a, Span span);
+  /** `a` in C order with a new shape of rank 1 or 2 (one dim may be -1);
+   *  the element counts must agree (checked at run time when symbolic). */
+  const Node* reshape(const Node* a, std::vector<const Node*> shape, Span span);
 
   /** The broadcast shape of a and b, or a user error naming both shapes. */
   std::vector<const Node*> broadcast_shapes(const Node* a, const Node* b, Span span);

@@ -155,6 +155,12 @@ class Interpreter {
         });
       }
       case ArrayOp::Broadcast:
+      case ArrayOp::Reshape: {
+        Tensor t = eval(n->ops[0]);
+        dim(n->ops[1]);  // the element-count check
+        t.shape = shape_of(n);
+        return t;
+      }
       case ArrayOp::Copy: {
         const Tensor& a = eval(n->ops[0]);
         return elementwise(n, [&](const int64_t* i, int r) { return at_broadcast(a, i, r); });

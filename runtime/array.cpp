@@ -56,7 +56,8 @@ Array Array::zeros(DType dtype, std::vector<int64_t> shape) {
   if (!mem) throw Error(fmt::format("out of memory: cannot allocate {} bytes", nbytes));
   std::memset(mem.get(), 0, size_t(nbytes));
   auto strides = c_strides(shape);
-  return ArrayAccess::make(mem.get(), dtype, std::move(shape), std::move(strides), std::move(mem));
+  void* data = mem.get();
+  return ArrayAccess::make(data, dtype, std::move(shape), std::move(strides), std::move(mem));
 }
 
 Array Array::view(void* data, DType dtype, std::vector<int64_t> shape, std::vector<int64_t> strides) {

@@ -156,6 +156,7 @@ class Lowering {
       case ArrayOp::Broadcast:
       case ArrayOp::Copy: return operand(0);
       case ArrayOp::View: return view(n, idx);
+      case ArrayOp::Reshape: return reshaped(n, idx);
       case ArrayOp::Iota: return idx[0];
       case ArrayOp::Random: return b_.random(n->op, scalar(n->ops[0]), idx[0]);
       default: break;
@@ -177,6 +178,17 @@ class Lowering {
       }
     }
     return elem(src, sidx);
+  }
+
+  // C-order element `idx` of a reshape: the flat index, unflattened for the source.
+  const LExpr* reshaped(const Node* n, const std::vector<const LExpr*>& idx) {
+    scalar(n->ops[1]);  // the element-count check
+    const LExpr* flat = idx[0];
+    if (idx.size() == 2) flat = b_.binary(BinaryOp::Add, b_.binary(BinaryOp::Mul, idx[0], scalar(n->shape[1])), idx[1]);
+    const Node* src = n->ops[0];
+    if (src->rank() == 1) return elem(src, {flat});
+    const LExpr* cols = scalar(src->shape[1]);
+    return elem(src, bmap(src, {b_.binary(BinaryOp::FloorDiv, flat, cols), b_.binary(BinaryOp::Mod, flat, cols)}));
   }
 
   // x[i]: wrap a negative index, raise IndexError outside [-len, len).
