@@ -714,8 +714,11 @@ class Emitter {
   }
 
   // Lanes combined as a tree: for w = lanes/2 .. 1, lane[l] op= lane[l + w].
+  // `v` may hold only the first P lanes when the others are the identity:
+  // the levels above P/2 would leave lanes 0..P-1 unchanged.
   LValue* tree(const Accumulator& a, LValue* v) {
-    for (unsigned half = unsigned(kReduceLanes) / 2; half >= 1; half /= 2) {
+    unsigned width = llvm::cast<llvm::FixedVectorType>(v->getType())->getNumElements();
+    for (unsigned half = width / 2; half >= 1; half /= 2) {
       std::vector<int> lo, hi;
       for (unsigned l = 0; l < half; ++l) lo.push_back(int(l)), hi.push_back(int(l + half));
       v = fold(a, half == 1 ? B.CreateExtractElement(v, uint64_t(0)) : B.CreateShuffleVector(v, lo),
@@ -807,8 +810,15 @@ class Emitter {
   }
 
   void finish_partials(const Accumulator& a, LValue* buf, LValue* nblocks) {
+    // One block (the common case inside axis reductions) needs no combining.
+    BasicBlock* many = BasicBlock::Create(C, "combine", F);
+    BasicBlock* done = BasicBlock::Create(C, "combined", F);
+    B.CreateCondBr(B.CreateICmpSGT(nblocks, B.getInt64(1)), many, done);
+    B.SetInsertPoint(many);
     B.CreateCall(helper("nj_combine_partials", B.getVoidTy(), {B.getPtrTy(), B.getInt64Ty(), B.getInt32Ty(), B.getInt32Ty()}),
                  {buf, nblocks, B.getInt32(int32_t(a.dtype)), B.getInt32(combine_code(a.kind))});
+    B.CreateBr(done);
+    B.SetInsertPoint(done);
     assign(a.result_var, B.CreateLoad(reg_type(a.dtype), buf));
   }
 
@@ -916,6 +926,7 @@ class Emitter {
   // Evaluates `e` for the 32 elements base .. base + 31 of the reduction
   // (lanes at or past `limit` masked off when `mask` is set).
   struct VecCtx {
+    unsigned w;    // lanes evaluated at once
     int var;
     LValue* base;   // i64: the element of lane 0
     LValue* mask;   // <32 x i1> or null (all lanes live)
@@ -924,7 +935,7 @@ class Emitter {
   };
 
   LValue* vexpr(const LExpr* e, VecCtx& vc) {
-    const unsigned W = unsigned(kReduceLanes);
+    const unsigned W = vc.w;
     auto it = vc.memo.find(e);
     if (it != vc.memo.end()) return it->second;
     LValue* r;
@@ -949,7 +960,7 @@ class Emitter {
   }
 
   LValue* vload(const LExpr* e, VecCtx& vc) {
-    const unsigned W = unsigned(kReduceLanes);
+    const unsigned W = vc.w;
     int b = e->buf;
     const Buffer& buf = k_.buffers[size_t(b)];
     std::vector<int64_t> coefs;
@@ -998,6 +1009,38 @@ class Emitter {
   }
 
   void vector_reduce(const LStmt& s, const Accumulator& a, LValue* n) {
+    // Short reductions (n <= 32, e.g. the rows of K10): every lane holds at
+    // most one element, so lane l is value(l) or the identity, and only
+    // the lanes up to the next power of two P >= n take part in the tree.
+    BasicBlock* short_bb = BasicBlock::Create(C, "vshort", F);
+    BasicBlock* long_bb = BasicBlock::Create(C, "vlong", F);
+    BasicBlock* join = BasicBlock::Create(C, "vreduced", F);
+    B.CreateCondBr(B.CreateICmpSLE(n, B.getInt64(kReduceLanes)), short_bb, long_bb);
+    B.SetInsertPoint(short_bb);
+    const unsigned G = a.dtype == DType::F32 ? 8 : 4;
+    for (unsigned P = G; P <= unsigned(kReduceLanes); P *= 2) {
+      BasicBlock* this_p = BasicBlock::Create(C, "vshort.p", F);
+      BasicBlock* next = BasicBlock::Create(C, "vshort.next", F);
+      if (P < unsigned(kReduceLanes)) B.CreateCondBr(B.CreateICmpSLE(n, B.getInt64(P)), this_p, next);
+      else B.CreateBr(this_p);
+      B.SetInsertPoint(this_p);
+      std::vector<llvm::Constant*> ids;
+      for (unsigned l = 0; l < P; ++l) ids.push_back(B.getInt64(l));
+      LValue* live = B.CreateICmpSLT(llvm::ConstantVector::get(ids), B.CreateVectorSplat(P, n));
+      VecCtx vc{P, s.var, B.getInt64(0), live, B.CreateSub(n, B.getInt64(1)), {}};
+      LValue* lanes = B.CreateSelect(live, vexpr(a.value, vc), identity(a, P));
+      assign(a.result_var, tree(a, lanes));
+      B.CreateBr(join);
+      B.SetInsertPoint(next);
+    }
+    B.CreateUnreachable();
+    B.SetInsertPoint(long_bb);
+    long_vector_reduce(s, a, n);
+    B.CreateBr(join);
+    B.SetInsertPoint(join);
+  }
+
+  void long_vector_reduce(const LStmt& s, const Accumulator& a, LValue* n) {
     const unsigned W = unsigned(kReduceLanes);
     LType* t = reg_type(a.dtype);
     LType* vt = vec_type(a.dtype, W);
@@ -1037,7 +1080,7 @@ class Emitter {
     B.CreateCondBr(B.CreateICmpSLT(c, full_end), cbody, cdone);
     B.SetInsertPoint(cbody);
     {
-      VecCtx vc{s.var, c, nullptr, nullptr, {}};
+      VecCtx vc{W, s.var, c, nullptr, nullptr, {}};
       LValue* v = vexpr(a.value, vc);
       B.CreateStore(fold(a, B.CreateLoad(vt, acc_slot), v, W), acc_slot);
     }
@@ -1045,23 +1088,34 @@ class Emitter {
     B.CreateBr(chead);
     B.SetInsertPoint(cdone);
 
-    //   the partial chunk: lanes at or past `end` keep their value
-    BasicBlock* tail = BasicBlock::Create(C, "vtail", F);
-    BasicBlock* tdone = BasicBlock::Create(C, "vtail.end", F);
-    B.CreateCondBr(B.CreateICmpSLT(full_end, end), tail, tdone);
-    B.SetInsertPoint(tail);
-    {
+    //   the partial chunk, in groups of G lanes (a host vector's worth)
+    //   so that short rows skip the dead groups; lanes at or past `end`
+    //   keep their value.
+    const unsigned G = a.dtype == DType::F32 ? 8 : 4;
+    LValue* rem = B.CreateSub(end, full_end);
+    for (unsigned g = 0; g < W / G; ++g) {
+      BasicBlock* group = BasicBlock::Create(C, "vtail", F);
+      BasicBlock* next = BasicBlock::Create(C, "vtail.next", F);
+      B.CreateCondBr(B.CreateICmpSGT(rem, B.getInt64(g * G)), group, next);
+      B.SetInsertPoint(group);
       std::vector<llvm::Constant*> lane_ids;
-      for (unsigned l = 0; l < W; ++l) lane_ids.push_back(B.getInt64(l));
-      LValue* live = B.CreateICmpSLT(llvm::ConstantVector::get(lane_ids),
-                                    B.CreateVectorSplat(W, B.CreateSub(end, full_end)));
-      VecCtx vc{s.var, full_end, live, B.CreateSub(end, B.getInt64(1)), {}};
+      std::vector<int> lanes;
+      for (unsigned l = 0; l < G; ++l) lane_ids.push_back(B.getInt64(g * G + l)), lanes.push_back(int(g * G + l));
+      LValue* live = B.CreateICmpSLT(llvm::ConstantVector::get(lane_ids), B.CreateVectorSplat(G, rem));
+      VecCtx vc{G, s.var, B.CreateAdd(full_end, B.getInt64(g * G)), live, B.CreateSub(end, B.getInt64(1)), {}};
       LValue* v = vexpr(a.value, vc);
       LValue* acc = B.CreateLoad(vt, acc_slot);
-      B.CreateStore(B.CreateSelect(live, fold(a, acc, v, W), acc), acc_slot);
+      LValue* part = B.CreateShuffleVector(acc, lanes);
+      part = B.CreateSelect(live, fold(a, part, v, G), part);
+      // Put the group back: widen it to W lanes and blend it in.
+      std::vector<int> widen(W, -1), blend(W);
+      for (unsigned l = 0; l < G; ++l) widen[g * G + l] = int(l);
+      LValue* wide = B.CreateShuffleVector(part, widen);
+      for (unsigned l = 0; l < W; ++l) blend[l] = (l >= g * G && l < g * G + G) ? int(W + l) : int(l);
+      B.CreateStore(B.CreateShuffleVector(acc, wide, blend), acc_slot);
+      B.CreateBr(next);
+      B.SetInsertPoint(next);
     }
-    B.CreateBr(tdone);
-    B.SetInsertPoint(tdone);
     B.CreateStore(tree(a, B.CreateLoad(vt, acc_slot)), B.CreateInBoundsGEP(t, parts, b));
     B.CreateStore(B.CreateAdd(b, B.getInt64(1)), blk);
     B.CreateBr(bhead);

@@ -7,7 +7,9 @@
 #include <cstring>
 #include <limits>
 #include <atomic>
+#include <mutex>
 #include <new>
+#include <vector>
 
 #include "runtime/abi.h"
 #include "runtime/context.h"
@@ -32,13 +34,67 @@ void* raw_aligned(int64_t nbytes) {
 
 void set_alloc_failure_countdown(int64_t n) { g_alloc_countdown.store(n); }
 
+namespace {
+// Large blocks (result arrays) are kept for reuse when freed: glibc returns
+// blocks above its mmap threshold to the kernel at once, and faulting 80 MB
+// of fresh pages back in costs more than the kernel that fills them (K2 and
+// K8 ran 67 ms instead of 9 and 21 ms). A few blocks, up to a byte budget,
+// stay mapped; an allocation takes one at most twice its size.
+constexpr size_t kCacheMinBytes = size_t(1) << 20;
+constexpr size_t kCacheMaxBytes = size_t(1) << 30;
+constexpr size_t kCacheMaxBlocks = 4;
+
+struct BlockCache {
+  std::mutex mu;
+  std::vector<std::pair<size_t, void*>> blocks;  // (capacity, memory)
+  size_t bytes = 0;
+
+  void* take(size_t n) {
+    std::lock_guard<std::mutex> lock(mu);
+    for (size_t i = 0; i < blocks.size(); ++i) {
+      auto [cap, p] = blocks[i];
+      if (cap >= n && cap / 2 <= n) {
+        blocks.erase(blocks.begin() + long(i));
+        bytes -= cap;
+        return p;
+      }
+    }
+    return nullptr;
+  }
+  bool give(size_t cap, void* p) {
+    std::lock_guard<std::mutex> lock(mu);
+    if (blocks.size() >= kCacheMaxBlocks || bytes + cap > kCacheMaxBytes) return false;
+    blocks.emplace_back(cap, p);
+    bytes += cap;
+    return true;
+  }
+};
+
+BlockCache& block_cache() {
+  static BlockCache* cache = new BlockCache;  // never destroyed: frees may come late
+  return *cache;
+}
+}  // namespace
+
 std::shared_ptr<void> aligned_alloc_shared(int64_t nbytes) {
-  void* p = raw_aligned(nbytes);
+  if (nbytes < 0 || injected_failure()) return nullptr;
+  size_t cap = size_t(nbytes < 64 ? 64 : (nbytes + 63) / 64 * 64);
+  if (cap < kCacheMinBytes) {
+    void* p = std::aligned_alloc(64, cap);
+    if (!p) return nullptr;
+    return std::shared_ptr<void>(p, [](void* q) { std::free(q); });
+  }
+  void* p = block_cache().take(cap);
+  if (!p) p = std::aligned_alloc(64, cap);
   if (!p) return nullptr;
-  return std::shared_ptr<void>(p, [](void* q) { std::free(q); });
+  return std::shared_ptr<void>(p, [cap](void* q) {
+    if (!block_cache().give(cap, q)) std::free(q);
+  });
 }
 
 namespace {
+// Block partials of reductions, combined pairwise (ir/reduce_order.h) with
+// the NaN-propagating min/max of ir/scalar_ops.h.
 template <class T>
 T combine_op(int32_t op, T a, T b) {
   switch (op) {
