@@ -1024,6 +1024,17 @@ class Emitter {
       if (P < unsigned(kReduceLanes)) B.CreateCondBr(B.CreateICmpSLE(n, B.getInt64(P)), this_p, next);
       else B.CreateBr(this_p);
       B.SetInsertPoint(this_p);
+      // n == P (rows of 4, 8, 16, 32) needs no masks at all.
+      BasicBlock* exact = BasicBlock::Create(C, "vshort.exact", F);
+      BasicBlock* masked = BasicBlock::Create(C, "vshort.masked", F);
+      B.CreateCondBr(B.CreateICmpEQ(n, B.getInt64(P)), exact, masked);
+      B.SetInsertPoint(exact);
+      {
+        VecCtx vc{P, s.var, B.getInt64(0), nullptr, nullptr, {}};
+        assign(a.result_var, tree(a, vexpr(a.value, vc)));
+        B.CreateBr(join);
+      }
+      B.SetInsertPoint(masked);
       std::vector<llvm::Constant*> ids;
       for (unsigned l = 0; l < P; ++l) ids.push_back(B.getInt64(l));
       LValue* live = B.CreateICmpSLT(llvm::ConstantVector::get(ids), B.CreateVectorSplat(P, n));
