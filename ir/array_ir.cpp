@@ -307,6 +307,13 @@ const Node* Builder::binary(BinaryOp op, const Node* a, const Node* b, Span span
     }
   }
 
+  // Integer identities (exact): x + 0, x - 0, x * 1, x // 1.
+  if (!is_float(result) && b->is_const() && b->rank() == 0 && a->type == Type{result, a->rank(), both_weak}) {
+    int64_t v = b->as_int();
+    if (((op == BinaryOp::Add || op == BinaryOp::Sub) && v == 0) ||
+        ((op == BinaryOp::Mul || op == BinaryOp::FloorDiv) && v == 1))
+      return a;
+  }
   Node n{ArrayOp::Binary, Type{result, std::max(a->rank(), b->rank()), both_weak}};
   n.op = int(op);
   n.span = span;
@@ -350,6 +357,9 @@ const Node* Builder::math(MathFn fn, const Node* a, Span span) {
 
 const Node* Builder::select(const Node* c, const Node* a, const Node* b, Span span) {
   DType t = promote(a->type, b->type);
+  // A constant scalar condition picks a side (slice bounds make many).
+  if (c->is_const() && c->rank() == 0 && a->shape == b->shape && a->type.weak == b->type.weak)
+    return cast(c->as_int() ? a : b, t, span);
   Node n{ArrayOp::Select, Type{t, std::max({c->rank(), a->rank(), b->rank()}),
                                 a->type.weak && b->type.weak && c->rank() == 0}};
   n.span = span;

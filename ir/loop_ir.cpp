@@ -106,6 +106,8 @@ const LExpr* LoopBuilder::binary(BinaryOp op, const LExpr* a, const LExpr* b) {
     if (op == BinaryOp::Mul && is(b, 1)) return a;
     if (op == BinaryOp::Mul && is(a, 1)) return b;
   }
+  if (a == b && !is_float(a->dtype) && (op == BinaryOp::Eq || op == BinaryOp::Le || op == BinaryOp::Ge))
+    return constant(DType::Bool, 0, 1);  // x == x (not for floats: NaN)
   LExpr e{LExprKind::Binary, is_comparison(op) ? DType::Bool : a->dtype};
   e.op = int(op);
   e.ops = {a, b};

@@ -30,11 +30,23 @@ class Lowering {
   Kernel run() {
     for (const Node* r : plan_.roots) materialise(r);
     for (const Node* r : plan_.roots) k_.results.push_back(buf_of_.at(r));
+    drop_passed_checks(k_.body);
     return std::move(k_);
   }
 
  private:
   // --- helpers -------------------------------------------------------------
+
+  // Checks whose condition folded to true can never fail.
+  static void drop_passed_checks(std::vector<LStmt>& body) {
+    std::erase_if(body, [](const LStmt& s) {
+      return s.kind == LStmtKind::Check && s.value->kind == LExprKind::Const && s.value->ival != 0;
+    });
+    for (auto& s : body) {
+      drop_passed_checks(s.body);
+      drop_passed_checks(s.orelse);
+    }
+  }
 
   int new_var(DType t, const std::string& prefix) {
     int id = int(k_.var_types.size());
