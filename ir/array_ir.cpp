@@ -160,8 +160,9 @@ const Node* Builder::dim_check(const Node* a, const Node* b) {
   if (is_const_int(a, 1)) return b;
   if (a->is_const() && b->is_const()) return nullptr;  // a compile-time mismatch
   Node n{ArrayOp::CheckDim, Type{DType::I64, 0, false}};
-  // Order operands so that (a, b) and (b, a) intern to one check.
-  n.ops = a < b ? std::vector<const Node*>{a, b} : std::vector<const Node*>{b, a};
+  // Operands keep the user's order: the error names the shapes as written,
+  // and the IR text does not depend on where nodes were allocated.
+  n.ops = {a, b};
   return ctx_.intern(std::move(n));
 }
 

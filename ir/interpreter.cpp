@@ -154,13 +154,13 @@ class Interpreter {
           return at_broadcast(c, i, r).i ? at_broadcast(a, i, r) : at_broadcast(b, i, r);
         });
       }
-      case ArrayOp::Broadcast:
       case ArrayOp::Reshape: {
         Tensor t = eval(n->ops[0]);
         dim(n->ops[1]);  // the element-count check
         t.shape = shape_of(n);
         return t;
       }
+      case ArrayOp::Broadcast:
       case ArrayOp::Copy: {
         const Tensor& a = eval(n->ops[0]);
         return elementwise(n, [&](const int64_t* i, int r) { return at_broadcast(a, i, r); });

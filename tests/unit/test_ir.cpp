@@ -1,0 +1,130 @@
+// Unit tests of the IR layer: promotion, interning, fusion decisions,
+// lowering structure and the interpreter's edge semantics.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <functional>
+
+#include "frontend/parser.h"
+#include "frontend/sema.h"
+#include "ir/interpreter.h"
+#include "ir/passes/fuse.h"
+#include "ir/passes/lower_to_loops.h"
+
+using namespace numjit;
+
+namespace {
+
+struct Built {
+  std::shared_ptr<Source> src;
+  Context ctx;
+  std::vector<InputSig> sigs;
+  const Node* root = nullptr;
+};
+
+/** Types `expr` with 1-D f64 inputs named in `names` (and `X` as f64[:, :]). */
+std::unique_ptr<Built> build(const std::string& expr, std::vector<std::string> names) {
+  auto b = std::make_unique<Built>();
+  b->src = std::make_shared<Source>("t.nj", expr + "\n");
+  Module m = parse(b->src);
+  Builder builder(b->ctx, b->src.get());
+  Scope scope;
+  for (auto& n : names) {
+    InputSig s;
+    s.name = n;
+    s.type = Type{DType::F64, n == "X" ? 2 : 1, false};
+    scope.vars[n] = builder.input(int(b->sigs.size()), s, {});
+    b->sigs.push_back(s);
+  }
+  b->root = lower_node(builder, scope, *m.body[0]->value);
+  return b;
+}
+
+/** Counts loop-IR statements of `kind`, nested ones included. */
+int count(const std::vector<LStmt>& body, LStmtKind kind) {
+  int n = 0;
+  for (auto& s : body) n += (s.kind == kind) + count(s.body, kind) + count(s.orelse, kind);
+  return n;
+}
+
+}  // namespace
+
+TEST_SUITE("ir") {
+
+TEST_CASE("NEP 50 promotion with weak scalars") {
+  Type f32{DType::F32, 1, false}, i32{DType::I32, 1, false}, i64{DType::I64, 1, false};
+  Type weak_f{DType::F64, 0, true}, weak_i{DType::I64, 0, true}, b{DType::Bool, 1, false};
+  CHECK(promote(f32, weak_f) == DType::F32);
+  CHECK(promote(i32, weak_i) == DType::I32);
+  CHECK(promote(i32, weak_f) == DType::F64);
+  CHECK(promote(i32, i64) == DType::I64);
+  CHECK(promote(i64, f32) == DType::F64);
+  CHECK(promote(i32, f32) == DType::F64);
+  CHECK(promote(b, weak_i) == DType::I64);
+  CHECK(promote(b, b) == DType::Bool);
+  CHECK(promote_dtypes(DType::F32, DType::F64) == DType::F64);
+}
+
+TEST_CASE("equal subexpressions are one node: p[:-1] twice in K2") {
+  auto b = build("(p[1:] - p[:-1]) / p[:-1]", {"p"});
+  const Node* div = b->root;
+  REQUIRE(div->kind == ArrayOp::Binary);
+  const Node* sub = div->ops[0];
+  CHECK(sub->ops[1] == div->ops[1]);
+}
+
+TEST_CASE("fusion: K1, K2 and K8 materialise only their result") {
+  for (const char* e : {"sum(p * q - f)", "(p[1:] - p[:-1]) / p[:-1]",
+                        "((a * b + c) * d - e) / (a + 1.5) + sqrt(abs(b))"}) {
+    auto b = build(e, {"p", "q", "f", "a", "b", "c", "d", "e"});
+    FusionPlan plan = fuse({b->root});
+    CHECK(plan.materialised.size() == 1);
+    Kernel k = lower_to_loops(plan, b->sigs, "k");
+    CHECK(count(k.body, LStmtKind::AllocTemp) == 0);
+    CHECK(count(k.body, LStmtKind::For) + count(k.body, LStmtKind::ReduceLoop) == 1);
+  }
+}
+
+TEST_CASE("fusion: K10 is one row loop around one reduction") {
+  auto b = build("sum(X * w, axis=1)", {"X", "w"});
+  Kernel k = lower_to_loops(fuse({b->root}), b->sigs, "k");
+  CHECK(count(k.body, LStmtKind::For) == 1);
+  CHECK(count(k.body, LStmtKind::ReduceLoop) == 1);
+  CHECK(count(k.body, LStmtKind::AllocTemp) == 0);
+  CHECK(print_kernel(k).find("reduce") != std::string::npos);
+}
+
+TEST_CASE("a scan consumed elementwise is materialised, its consumer fused") {
+  auto b = build("(cummax(e) - e) / cummax(e)", {"e"});
+  FusionPlan plan = fuse({b->root});
+  CHECK(plan.materialised.size() == 2);  // the scan and the result
+}
+
+TEST_CASE("interpreter edge semantics") {
+  auto ev = [](const std::string& expr) {
+    auto b = build(expr, {});
+    return interpret({b->root}, {}).at(0);
+  };
+  CHECK(ev("7 // 0").scalar<int64_t>() == 0);
+  CHECK(ev("-7 // 2").scalar<int64_t>() == -4);
+  CHECK(ev("-7 % 3").scalar<int64_t>() == 2);
+  CHECK(ev("1.0 // 0.1").scalar<double>() == 9.0);
+  CHECK(ev("round(2.5)").scalar<double>() == 2.0);
+  CHECK(ev("round(-0.5)").scalar<double>() == 0.0);
+  CHECK(std::isnan(ev("sqrt(-1.0)").scalar<double>()));
+  CHECK(ev("log(0.0)").scalar<double>() == -INFINITY);
+  CHECK(ev("sum(zeros(0))").scalar<double>() == 0.0);
+  CHECK(std::isnan(ev("mean(zeros(0))").scalar<double>()));
+  CHECK(ev("prod(ones(0))").scalar<double>() == 1.0);
+  CHECK(ev("argmax(where(arange(5) == 2, nan, 1.0))").scalar<int64_t>() == 2);
+  CHECK_THROWS_WITH_AS(ev("min(zeros(0))"), doctest::Contains("zero-size array"), Error);
+}
+
+TEST_CASE("the loop-IR printer is deterministic") {
+  auto a = build("sum(p * q - f)", {"p", "q", "f"});
+  auto b = build("sum(p * q - f)", {"p", "q", "f"});
+  CHECK(print_kernel(lower_to_loops(fuse({a->root}), a->sigs, "k")) ==
+        print_kernel(lower_to_loops(fuse({b->root}), b->sigs, "k")));
+}
+
+}  // TEST_SUITE
