@@ -651,9 +651,11 @@ class Emitter {
 
   // A counted loop over [lo, hi) with the variable in its alloca; `body`
   // emits the loop body.
-  void counted(int var, LValue* lo, LValue* hi, const std::function<void()>& body,
-                            LValue* step = nullptr) {
-    LValue* var_slot = vars_[size_t(var)];
+  void counted(int var, LValue* lo, LValue* hi, const std::function<void()>& body) {
+    counted_slot(vars_[size_t(var)], lo, hi, body, B.getInt64(1));
+  }
+
+  void counted_slot(LValue* var_slot, LValue* lo, LValue* hi, const std::function<void()>& body, LValue* step) {
     B.CreateStore(lo, var_slot);
     BasicBlock* head = BasicBlock::Create(C, "loop", F);
     BasicBlock* body_bb = BasicBlock::Create(C, "body", F);
@@ -665,7 +667,7 @@ class Emitter {
     B.SetInsertPoint(body_bb);
     body();
     LValue* i2 = B.CreateLoad(B.getInt64Ty(), var_slot);
-    B.CreateStore(B.CreateAdd(i2, step ? step : B.getInt64(1), "", true, true), var_slot);
+    B.CreateStore(B.CreateAdd(i2, step, "", true, true), var_slot);
     B.CreateBr(head);
     B.SetInsertPoint(done);
   }
@@ -976,7 +978,6 @@ class Emitter {
     LValue* loaded;
     if (unit) {
       // Lane l reads the element at index(base) + l: one (masked) vector load.
-      std::map<int, LValue*> saved;
       std::vector<LValue*> idx;
       LValue* k_slot = vars_[size_t(vc.var)];
       B.CreateStore(vc.base, k_slot);
@@ -1062,46 +1063,34 @@ class Emitter {
     LValue* nblocks = B.CreateSDiv(B.CreateAdd(n, B.getInt64(kReduceBlock - 1)), B.getInt64(kReduceBlock));
     B.CreateStore(identity(a, 1), single);
     LValue* parts = partials(a, nblocks, single);
-    LValue* k_slot = vars_[size_t(s.var)];
 
     // for block in [0, nblocks):
-    B.CreateStore(B.getInt64(0), blk);
-    BasicBlock* bhead = BasicBlock::Create(C, "vblock", F);
-    BasicBlock* bbody = BasicBlock::Create(C, "vblock.body", F);
-    BasicBlock* bdone = BasicBlock::Create(C, "vblock.end", F);
-    B.CreateBr(bhead);
-    B.SetInsertPoint(bhead);
-    LValue* b = B.CreateLoad(B.getInt64Ty(), blk);
-    B.CreateCondBr(B.CreateICmpSLT(b, nblocks), bbody, bdone);
-    B.SetInsertPoint(bbody);
-    LValue* begin = B.CreateMul(b, B.getInt64(kReduceBlock));
-    LValue* end = B.CreateSelect(B.CreateICmpSLT(B.CreateAdd(begin, B.getInt64(kReduceBlock)), n),
-                                B.CreateAdd(begin, B.getInt64(kReduceBlock)), n);
-    LValue* full_end = B.CreateSub(end, B.CreateSRem(B.CreateSub(end, begin), B.getInt64(W)));
-    B.CreateStore(identity(a, W), acc_slot);
-    B.CreateStore(begin, chunk);
+    counted_slot(blk, B.getInt64(0), nblocks, [&] {
+      LValue* b = B.CreateLoad(B.getInt64Ty(), blk);
+      LValue* begin = B.CreateMul(b, B.getInt64(kReduceBlock));
+      LValue* end = B.CreateSelect(B.CreateICmpSLT(B.CreateAdd(begin, B.getInt64(kReduceBlock)), n),
+                                  B.CreateAdd(begin, B.getInt64(kReduceBlock)), n);
+      LValue* full_end = B.CreateSub(end, B.CreateSRem(B.CreateSub(end, begin), B.getInt64(W)));
+      B.CreateStore(identity(a, W), acc_slot);
+      //   for chunk in [begin, full_end) step 32: lanes op= value(chunk .. chunk + 31)
+      counted_slot(chunk, begin, full_end, [&] {
+        VecCtx vc{W, s.var, B.CreateLoad(B.getInt64Ty(), chunk), nullptr, nullptr, {}};
+        LValue* v = vexpr(a.value, vc);
+        B.CreateStore(fold(a, B.CreateLoad(vt, acc_slot), v, W), acc_slot);
+      }, B.getInt64(W));
+      tail_groups(s, a, full_end, end, acc_slot);
+      B.CreateStore(tree(a, B.CreateLoad(vt, acc_slot)), B.CreateInBoundsGEP(t, parts, b));
+    }, B.getInt64(1));
+    finish_partials(a, parts, nblocks);
+  }
 
-    //   for chunk in [begin, full_end) step 32: lanes op= value(chunk .. chunk + 31)
-    BasicBlock* chead = BasicBlock::Create(C, "vchunk", F);
-    BasicBlock* cbody = BasicBlock::Create(C, "vchunk.body", F);
-    BasicBlock* cdone = BasicBlock::Create(C, "vchunk.end", F);
-    B.CreateBr(chead);
-    B.SetInsertPoint(chead);
-    LValue* c = B.CreateLoad(B.getInt64Ty(), chunk);
-    B.CreateCondBr(B.CreateICmpSLT(c, full_end), cbody, cdone);
-    B.SetInsertPoint(cbody);
-    {
-      VecCtx vc{W, s.var, c, nullptr, nullptr, {}};
-      LValue* v = vexpr(a.value, vc);
-      B.CreateStore(fold(a, B.CreateLoad(vt, acc_slot), v, W), acc_slot);
-    }
-    B.CreateStore(B.CreateAdd(c, B.getInt64(W)), chunk);
-    B.CreateBr(chead);
-    B.SetInsertPoint(cdone);
 
-    //   the partial chunk, in groups of G lanes (a host vector's worth)
-    //   so that short rows skip the dead groups; lanes at or past `end`
-    //   keep their value.
+  // The partial chunk [full_end, end) of a block, in groups of G lanes (a
+  // host vector's worth) so that short tails skip the dead groups; lanes at
+  // or past `end` keep their value.
+  void tail_groups(const LStmt& s, const Accumulator& a, LValue* full_end, LValue* end, LValue* acc_slot) {
+    const unsigned W = unsigned(kReduceLanes);
+    LType* vt = vec_type(a.dtype, W);
     const unsigned G = a.dtype == DType::F32 ? 8 : 4;
     LValue* rem = B.CreateSub(end, full_end);
     for (unsigned g = 0; g < W / G; ++g) {
@@ -1127,12 +1116,6 @@ class Emitter {
       B.CreateBr(next);
       B.SetInsertPoint(next);
     }
-    B.CreateStore(tree(a, B.CreateLoad(vt, acc_slot)), B.CreateInBoundsGEP(t, parts, b));
-    B.CreateStore(B.CreateAdd(b, B.getInt64(1)), blk);
-    B.CreateBr(bhead);
-    B.SetInsertPoint(bdone);
-    (void)k_slot;
-    finish_partials(a, parts, nblocks);
   }
 
   llvm::LLVMContext& C;

@@ -104,6 +104,15 @@ T combine_op(int32_t op, T a, T b) {
     default: return (std::isnan(b) || !(std::isnan(a) || a >= b)) ? b : a;
   }
 }
+// Power by squaring in unsigned arithmetic: wraps like NumPy's integers.
+template <class U>
+U ipow(int64_t base, int64_t exp) {
+  U result = 1, b = U(base);
+  for (; exp > 0; exp >>= 1, b *= b)
+    if (exp & 1) result *= b;
+  return result;
+}
+
 template <class T>
 void combine(T* p, int64_t n, int32_t op) {
   for (int64_t s = 1; s < n; s *= 2)
@@ -193,25 +202,9 @@ void nj_combine_partials(void* p, int64_t n, int32_t dtype, int32_t op) {
   else numjit::combine(static_cast<double*>(p), n, op);
 }
 
-int64_t nj_ipow_i64(int64_t base, int64_t exp) {
-  uint64_t result = 1, b = uint64_t(base);
-  while (exp > 0) {
-    if (exp & 1) result *= b;
-    b *= b;
-    exp >>= 1;
-  }
-  return int64_t(result);
-}
+int64_t nj_ipow_i64(int64_t base, int64_t exp) { return numjit::ipow<uint64_t>(base, exp); }
 
-int32_t nj_ipow_i32(int32_t base, int32_t exp) {
-  uint32_t result = 1, b = uint32_t(base);
-  while (exp > 0) {
-    if (exp & 1) result *= b;
-    b *= b;
-    exp >>= 1;
-  }
-  return int32_t(result);
-}
+int32_t nj_ipow_i32(int32_t base, int32_t exp) { return int32_t(numjit::ipow<uint32_t>(base, exp)); }
 
 namespace {
 // SplitMix64 finaliser over (seed, counter): a counter-based generator, so
