@@ -115,14 +115,18 @@ class Session {
     Scope scope;
     std::set<std::string> used;
     collect_names(e, used);
-    for (auto& name : used) {
-      auto it = vars.find(name);
-      if (it == vars.end()) continue;
-      bind_input(*p, scope, name, it->second, e.span);
+    for (auto& [name, v] : vars) {
+      if (used.count(name)) bind_input(*p, scope, name, v, e.span);
+      else scope.other_names.push_back(name);
     }
     Program* raw = p.get();
     scope.load = [raw, &scope, this](const std::string& path, Span span) -> const Node* {
-      Array a = load_npy(path);
+      Array a;
+      try {
+        a = load_npy(path);
+      } catch (const Error& err) {
+        user_error(raw->src.get(), span, err.what());
+      }
       return bind_input(*raw, scope, fmt::format("load{}", raw->sigs.size()), Value(a), span);
     };
     SemaValue v = lower_expr(p->b, scope, e);

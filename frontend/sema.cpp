@@ -198,6 +198,7 @@ class Lowerer {
     if (e.name == "nan") return of(b_.const_float(NAN));
     std::vector<std::string> cands = builtin_names();
     for (auto& [k, v] : scope_.vars) cands.push_back(k);
+    for (auto& k : scope_.other_names) cands.push_back(k);
     for (auto& b : builtin_names())
       if (b == e.name) error(e.span, fmt::format("'{}' is a function; call it as {}(...)", e.name, e.name));
     std::string near = nearest_name(e.name, cands);
@@ -383,8 +384,11 @@ class Lowerer {
       c.fn = callee.name;
       if (!(obj.kind == ExprKind::Name && (obj.name == "np" || obj.name == "numpy") &&
             !scope_.vars.count(obj.name))) {
-        if (!kMethods.count(c.fn))
-          error(callee.span, fmt::format("arrays have no method '{}'", c.fn));
+        if (!kMethods.count(c.fn)) {
+          std::string near = nearest_name(c.fn, std::vector<std::string>(kMethods.begin(), kMethods.end()));
+          error(callee.span, near.empty() ? fmt::format("arrays have no method '{}'", c.fn)
+                                          : fmt::format("arrays have no method '{}'; did you mean '{}'?", c.fn, near));
+        }
         self = &obj;
       }
     } else {
@@ -513,12 +517,12 @@ class Lowerer {
     }
     if (fn == "astype") {
       arity(c, 2, 2);
-      return of(b_.cast(node(*c.pos[0]), dtype_arg(*c.pos[1]), sp));
+      return of(b_.cast_strong(node(*c.pos[0]), dtype_arg(*c.pos[1]), sp));
     }
     DType cast_to;
     if (dtype_from_name(fn, cast_to)) {
       arity(c, 1, 1);
-      return of(b_.cast(node(*c.pos[0]), cast_to, sp));
+      return of(b_.cast_strong(node(*c.pos[0]), cast_to, sp));
     }
     if (fn == "arange") return arange(c);
     if (fn == "linspace") return linspace(c);

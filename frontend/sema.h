@@ -28,6 +28,8 @@ struct SemaValue {
 /** Names an expression can see. */
 struct Scope {
   std::map<std::string, const Node*> vars;
+  /** Further names in scope that the expression does not use (for "did you mean"). */
+  std::vector<std::string> other_names;
   /** Resolves `load("path")` to an input node (the session reads the file). */
   std::function<const Node*(const std::string& path, Span span)> load;
 };

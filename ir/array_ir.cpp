@@ -249,6 +249,16 @@ const Node* Builder::cast(const Node* a, DType t, Span span) {
   return make(std::move(n));
 }
 
+const Node* Builder::cast_strong(const Node* a, DType t, Span span) {
+  if (!a->type.weak) return cast(a, t, span);
+  if (a->is_const()) return const_of(t, a->fval, a->ival);
+  Node n{ArrayOp::Cast, Type{t, a->rank(), false}};
+  n.ops = {a};
+  n.shape = a->shape;
+  n.span = span;
+  return make(std::move(n));
+}
+
 const Node* Builder::unary(UnaryOp op, const Node* a, Span span) {
   if (op == UnaryOp::Neg && a->dtype() == DType::Bool)
     error(span,
@@ -660,7 +670,7 @@ std::string print_array_ir(const std::vector<const Node*>& roots,
       case ArrayOp::Random: line += n->op ? ".normal" : ".uniform"; break;
       default: break;
     }
-    if (n->kind == ArrayOp::Input) line += fmt::format(" {} #{}{}", n->name, n->ival, n->steps[0] ? "" : " strided");
+    if (n->kind == ArrayOp::Input) line += fmt::format(" {} #{}{}", n->name, n->ival, n->steps.empty() || n->steps[0] ? "" : " strided");
     for (size_t i = 0; i < n->ops.size(); ++i) {
       if (n->kind == ArrayOp::Input) break;
       line += (i ? ", " : " ") + ref(n->ops[i]);
@@ -676,9 +686,9 @@ std::string print_array_ir(const std::vector<const Node*>& roots,
     if (n->kind == ArrayOp::Reduce && n->opcode<ReduceOp>() == ReduceOp::Var)
       line += fmt::format(" ddof={}", n->fval);
     line += " : " + std::string(dtype_name(n->dtype()));
-    if (n->rank()) {
+    if (!n->shape.empty()) {  // an Input's shape-less identity (of its Dims) has none
       line += "[";
-      for (int d = 0; d < n->rank(); ++d) line += (d ? ", " : "") + ref(n->shape[d]);
+      for (size_t d = 0; d < n->shape.size(); ++d) line += (d ? ", " : "") + ref(n->shape[d]);
       line += "]";
     }
     if (n->type.weak) line += " weak";

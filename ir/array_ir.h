@@ -168,6 +168,9 @@ class Builder {
    *  (abs, sign, floor... of ints follow NumPy's own rules). */
   const Node* math(MathFn fn, const Node* a, Span span);
   const Node* cast(const Node* a, DType t, Span span = {});
+  /** An explicit cast (`i64(x)`, `x.astype(f32)`): the result is strong even
+   *  when `a` is a weak scalar of the same dtype. */
+  const Node* cast_strong(const Node* a, DType t, Span span);
   const Node* select(const Node* c, const Node* a, const Node* b, Span span);
   /** x[index] on axis `axis` (negative wraps; IndexError out of range). */
   const Node* index(const Node* src, int axis, const Node* idx, Span span);

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <sstream>
 
 #include "numjit/numjit.hpp"
@@ -40,6 +41,8 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   try {
+    std::optional<numjit::Stage> stage;
+    if (!emit.empty()) stage = numjit::parse_stage(emit);
     std::string source, name;
     bool interactive = false;
     if (!code.empty()) {
@@ -61,8 +64,8 @@ int main(int argc, char** argv) {
       return 2;
     }
     numjit::Jit jit(opts);
-    if (!emit.empty()) {
-      std::cout << jit.emit(source, numjit::parse_stage(emit), {}, name);
+    if (stage) {
+      std::cout << jit.emit(source, *stage, {}, name);
       return 0;
     }
     if (interactive) jit.run_interactive(source, name);
