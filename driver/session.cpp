@@ -72,6 +72,7 @@ struct Program {
   std::vector<Value> inputs;
   std::vector<const Node*> roots;
   std::vector<std::string> names;
+  std::string constants;  // weak scalars folded in as constants (part of the cache key)
   Span span;
 
   explicit Program(std::shared_ptr<const Source> s) : src(std::move(s)), b(ctx, src.get()) {}
@@ -116,8 +117,20 @@ class Session {
     std::set<std::string> used;
     collect_names(e, used);
     for (auto& [name, v] : vars) {
-      if (used.count(name)) bind_input(*p, scope, name, v, e.span);
-      else scope.other_names.push_back(name);
+      if (!used.count(name)) {
+        scope.other_names.push_back(name);
+      } else if (v.is_scalar() && v.weak()) {
+        // A variable bound to a literal expression is a Python number
+        // (NEP 50): a weak constant, so `n = -1; 2 ** n` is 0.5 as in Python.
+        bool fl = is_float(v.dtype());
+        scope.vars[name] = fl ? p->b.const_float(v.scalar<double>(), v.dtype(), true)
+                              : v.dtype() == DType::Bool ? p->b.const_bool(v.scalar<bool>())
+                                                         : p->b.const_int(v.scalar<int64_t>(), v.dtype(), true);
+        p->constants += fl ? fmt::format("{}={:a};", name, v.scalar<double>())
+                           : fmt::format("{}={};", name, v.scalar<int64_t>());
+      } else {
+        bind_input(*p, scope, name, v, e.span);
+      }
     }
     Program* raw = p.get();
     scope.load = [raw, &scope, this](const std::string& path, Span span) -> const Node* {
@@ -153,7 +166,7 @@ class Session {
   std::string cache_key(const std::string& text, const Program& p) const {
     std::string key = fmt::format("{}|{}|{}|{}\n", opts_.opt_level, opts_.fastmath, opts_.boundscheck, text);
     for (auto& s : p.sigs) key += s.str() + ";";
-    return key;
+    return key + "|" + p.constants;
   }
 
   JitEngine& engine() {
