@@ -48,7 +48,8 @@ inline int64_t float_to_int(DType to, double v) {
 inline Scalar cast_scalar(Scalar s, DType from, DType to) {
   Scalar r;
   if (to == DType::Bool) r.i = is_float(from) ? (s.f != 0 || std::isnan(s.f)) : (s.i != 0);
-  else if (is_float(to)) r.f = round_float(to, is_float(from) ? s.f : double(s.i));
+  else if (is_float(to) && !is_float(from)) r.f = to == DType::F32 ? double(float(s.i)) : double(s.i);  // one rounding
+  else if (is_float(to)) r.f = round_float(to, s.f);
   else r.i = is_float(from) ? float_to_int(to, s.f) : wrap_int(to, s.i);
   return r;
 }
