@@ -251,7 +251,10 @@ const Node* Builder::cast(const Node* a, DType t, Span span) {
 
 const Node* Builder::cast_strong(const Node* a, DType t, Span span) {
   if (!a->type.weak) return cast(a, t, span);
-  if (a->is_const()) return const_of(t, a->fval, a->ival);
+  if (a->is_const()) {
+    Scalar r = cast_scalar(const_value(a), a->dtype(), t);
+    return const_of(t, r.f, r.i);
+  }
   Node n{ArrayOp::Cast, Type{t, a->rank(), false}};
   n.ops = {a};
   n.shape = a->shape;
