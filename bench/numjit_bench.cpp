@@ -31,6 +31,7 @@
 #include <new>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "numjit/numjit.hpp"
@@ -176,15 +177,32 @@ void run_numjit(benchmark::State& st, int threads, const char* expr, const numji
   set_counters(st, t0, bytes, elems);
 }
 
+/** The references at T threads: [0, n) in T contiguous blocks, one
+ *  std::thread each (the caller runs the first); returns each block's result. */
+template <class F>
+auto blocks(int T, int64_t n, F f) {
+  using R = decltype(f(int64_t(0), int64_t(0)));
+  std::vector<R> out(static_cast<size_t>(T));
+  std::vector<std::thread> th;
+  for (int t = 1; t < T; ++t) th.emplace_back([&, t] { out[size_t(t)] = f(n * t / T, n * (t + 1) / T); });
+  out[0] = f(0, n / T);
+  for (auto& x : th) x.join();
+  return out;
+}
+
 void BM_K1_numjit(benchmark::State& st, int threads) {
   Inputs& in = inputs();
   run_numjit(st, threads, kK1, args_k1(in), bytes_k1(in), in.n);
 }
-void BM_K1_cpp(benchmark::State& st) {
+void BM_K1_cpp(benchmark::State& st, int T) {
   Inputs& in = inputs();
   const Clock::time_point t0 = Clock::now();
   for (auto _ : st) {
-    double r = numjit_ref::k1_sum_pq_minus_f(in.p.data(), in.q.data(), in.f.data(), in.n);
+    auto parts = blocks(T, in.n, [&](int64_t b, int64_t e) {
+      return numjit_ref::k1_sum_pq_minus_f(in.p.data() + b, in.q.data() + b, in.f.data() + b, e - b);
+    });
+    double r = 0;
+    for (double x : parts) r += x;
     benchmark::DoNotOptimize(r);
   }
   set_counters(st, t0, bytes_k1(in), in.n);
@@ -194,11 +212,14 @@ void BM_K2_numjit(benchmark::State& st, int threads) {
   Inputs& in = inputs();
   run_numjit(st, threads, kK2, args_k2(in), bytes_k2(in), in.n - 1);
 }
-void BM_K2_cpp(benchmark::State& st) {
+void BM_K2_cpp(benchmark::State& st, int T) {
   Inputs& in = inputs();
   const Clock::time_point t0 = Clock::now();
   for (auto _ : st) {
-    numjit_ref::k2_returns(in.p.data(), in.out.data(), in.n);
+    blocks(T, in.n - 1, [&](int64_t b, int64_t e) {
+      numjit_ref::k2_returns(in.p.data() + b, in.out.data() + b, e - b + 1);
+      return 0;
+    });
     benchmark::DoNotOptimize(in.out.data());
     benchmark::ClobberMemory();
   }
@@ -209,12 +230,15 @@ void BM_K8_numjit(benchmark::State& st, int threads) {
   Inputs& in = inputs();
   run_numjit(st, threads, kK8, args_k8(in), bytes_k8(in), in.n);
 }
-void BM_K8_cpp(benchmark::State& st) {
+void BM_K8_cpp(benchmark::State& st, int T) {
   Inputs& in = inputs();
   const Clock::time_point t0 = Clock::now();
   for (auto _ : st) {
-    numjit_ref::k8_chain(in.a.data(), in.b.data(), in.c.data(), in.d.data(), in.e.data(),
-                         in.out.data(), in.n);
+    blocks(T, in.n, [&](int64_t b, int64_t e) {
+      numjit_ref::k8_chain(in.a.data() + b, in.b.data() + b, in.c.data() + b, in.d.data() + b, in.e.data() + b,
+                           in.out.data() + b, e - b);
+      return 0;
+    });
     benchmark::DoNotOptimize(in.out.data());
     benchmark::ClobberMemory();
   }
@@ -225,32 +249,40 @@ void BM_K10_numjit(benchmark::State& st, int threads) {
   Inputs& in = inputs();
   run_numjit(st, threads, kK10, args_k10(in), bytes_k10(in), in.rows * kCols);
 }
-void BM_K10_cpp(benchmark::State& st) {
+void BM_K10_cpp(benchmark::State& st, int T) {
   Inputs& in = inputs();
   const Clock::time_point t0 = Clock::now();
   for (auto _ : st) {
-    numjit_ref::k10_rowsum16(in.X.data(), in.w.data(), in.out_rows.data(), in.rows);
+    blocks(T, in.rows, [&](int64_t b, int64_t e) {
+      numjit_ref::k10_rowsum16(in.X.data() + b * kCols, in.w.data(), in.out_rows.data() + b, e - b);
+      return 0;
+    });
     benchmark::DoNotOptimize(in.out_rows.data());
     benchmark::ClobberMemory();
   }
   set_counters(st, t0, bytes_k10(in), in.rows * kCols);
 }
 
-void BM_triad_cpp(benchmark::State& st) {
+void BM_triad_cpp(benchmark::State& st, int T) {
   Inputs& in = inputs();
   const Clock::time_point t0 = Clock::now();
   for (auto _ : st) {
-    numjit_ref::triad(in.out.data(), in.p.data(), in.q.data(), 3.0, in.n);
+    blocks(T, in.n, [&](int64_t b, int64_t e) {
+      numjit_ref::triad(in.out.data() + b, in.p.data() + b, in.q.data() + b, 3.0, e - b);
+      return 0;
+    });
     benchmark::DoNotOptimize(in.out.data());
     benchmark::ClobberMemory();
   }
   set_counters(st, t0, 3 * B * in.n, in.n);  // STREAM convention: 2 reads + 1 write
 }
-void BM_readsum_cpp(benchmark::State& st) {
+void BM_readsum_cpp(benchmark::State& st, int T) {
   Inputs& in = inputs();
   const Clock::time_point t0 = Clock::now();
   for (auto _ : st) {
-    double r = numjit_ref::readsum(in.p.data(), in.n);
+    auto parts = blocks(T, in.n, [&](int64_t b, int64_t e) { return numjit_ref::readsum(in.p.data() + b, e - b); });
+    double r = 0;
+    for (double x : parts) r += x;
     benchmark::DoNotOptimize(r);
   }
   set_counters(st, t0, B * in.n, in.n);
@@ -332,18 +364,23 @@ void register_all() {
   auto reg = [](const std::string& name, auto fn) {
     benchmark::RegisterBenchmark(name.c_str(), fn)->UseRealTime()->Unit(benchmark::kMillisecond);
   };
-  const int T = 1;
-  const std::string t = "/threads:" + std::to_string(T);
-  reg("K1/numjit" + t, [T](benchmark::State& st) { BM_K1_numjit(st, T); });
-  reg("K1/cpp" + t, BM_K1_cpp);
-  reg("K2/numjit" + t, [T](benchmark::State& st) { BM_K2_numjit(st, T); });
-  reg("K2/cpp" + t, BM_K2_cpp);
-  reg("K8/numjit" + t, [T](benchmark::State& st) { BM_K8_numjit(st, T); });
-  reg("K8/cpp" + t, BM_K8_cpp);
-  reg("K10/numjit" + t, [T](benchmark::State& st) { BM_K10_numjit(st, T); });
-  reg("K10/cpp" + t, BM_K10_cpp);
-  reg("triad/cpp" + t, BM_triad_cpp);
-  reg("readsum/cpp" + t, BM_readsum_cpp);
+  // 1 thread, and every core (when there are several): numjit and the
+  // references at the same thread count.
+  std::vector<int> counts = {1};
+  if (int all = int(std::thread::hardware_concurrency()); all > 1) counts.push_back(all);
+  for (int T : counts) {
+    const std::string t = "/threads:" + std::to_string(T);
+    reg("K1/numjit" + t, [T](benchmark::State& st) { BM_K1_numjit(st, T); });
+    reg("K1/cpp" + t, [T](benchmark::State& st) { BM_K1_cpp(st, T); });
+    reg("K2/numjit" + t, [T](benchmark::State& st) { BM_K2_numjit(st, T); });
+    reg("K2/cpp" + t, [T](benchmark::State& st) { BM_K2_cpp(st, T); });
+    reg("K8/numjit" + t, [T](benchmark::State& st) { BM_K8_numjit(st, T); });
+    reg("K8/cpp" + t, [T](benchmark::State& st) { BM_K8_cpp(st, T); });
+    reg("K10/numjit" + t, [T](benchmark::State& st) { BM_K10_numjit(st, T); });
+    reg("K10/cpp" + t, [T](benchmark::State& st) { BM_K10_cpp(st, T); });
+    reg("triad/cpp" + t, [T](benchmark::State& st) { BM_triad_cpp(st, T); });
+    reg("readsum/cpp" + t, [T](benchmark::State& st) { BM_readsum_cpp(st, T); });
+  }
 }
 
 }  // namespace

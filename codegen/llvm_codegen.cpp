@@ -38,6 +38,9 @@ using LValue = llvm::Value;
 
 namespace {
 
+/** Iterations of an innermost parallel loop per block of work. */
+constexpr int64_t kParallelGrain = 16384;
+
 /** The libm name of a math function of one float argument (f32 adds 'f'). */
 const char* libm_name(MathFn fn) {
   switch (fn) {
@@ -152,7 +155,9 @@ class Emitter {
     return B.CreateConstInBoundsGEP1_64(B.getInt8Ty(), base, off);
   }
 
-  void buffer_setup(int b) {
+  void buffer_setup(int b) { bufs_.push_back(make_slots(b)); }
+
+  BufferSlots make_slots(int b) {
     const Buffer& buf = k_.buffers[size_t(b)];
     BufferSlots s;
     if (buf.kind == BufferKind::Input) {
@@ -169,7 +174,7 @@ class Emitter {
       B.CreateStore(llvm::ConstantPointerNull::get(B.getPtrTy()), s.data);
       for (int a = 0; a < buf.rank; ++a) s.dims[a] = B.CreateAlloca(B.getInt64Ty(), nullptr, buf.name + ".dim.slot");
     }
-    bufs_.push_back(s);
+    return s;
   }
 
   LValue* buf_data(int b) {
@@ -649,6 +654,91 @@ class Emitter {
     for (size_t a = 0; a < dims.size(); ++a) B.CreateStore(dims[a], slots.dims[a]);
   }
 
+  // --- parallel regions ------------------------------------------------------
+  //
+  // `body(b0, b1, extras)` is emitted into a task function of its own (the
+  // nj_task_fn ABI) and run over blocks [0, nblocks) by nj_parallel_for.
+  // The task sees the kernel's state through a frame the caller fills: the
+  // argument views, every variable's current value, the result and scratch
+  // buffers, and `extras` (values of the caller the body needs). Variables
+  // are private to each task; results go to memory only.
+  void parallel_region(LValue* nblocks, std::vector<LValue*> extras,
+                       const std::function<void(LValue*, LValue*, const std::vector<LValue*>&)>& body) {
+    std::vector<LType*> fields = {B.getPtrTy()};
+    for (auto* v : vars_) fields.push_back(v->getAllocatedType());
+    for (auto& b : bufs_)
+      if (b.in_memory) fields.insert(fields.end(), {B.getPtrTy(), B.getInt64Ty(), B.getInt64Ty()});
+    for (auto* e : extras) fields.push_back(e->getType());
+    auto* frame_ty = llvm::StructType::get(C, fields);
+    LValue* frame = entry_alloca(frame_ty, "frame");
+    unsigned f = 0;
+    auto put = [&](LValue* v) { B.CreateStore(v, B.CreateStructGEP(frame_ty, frame, f++)); };
+    put(args_);
+    for (auto* v : vars_) put(B.CreateLoad(v->getAllocatedType(), v));
+    for (size_t b = 0; b < bufs_.size(); ++b) {
+      if (!bufs_[b].in_memory) continue;
+      put(B.CreateLoad(B.getPtrTy(), bufs_[b].data));
+      for (int a = 0; a < 2; ++a)
+        put(k_.buffers[b].rank > a ? static_cast<LValue*>(B.CreateLoad(B.getInt64Ty(), bufs_[b].dims[a])) : B.getInt64(0));
+    }
+    for (auto* e : extras) put(e);
+
+    // The task function: the same emitter state, rebuilt from the frame.
+    auto saved_ip = B.saveIP();
+    llvm::Function* parent = F;
+    LValue *saved_args = args_, *saved_ctx = ctx_;
+    auto saved_vars = vars_;
+    auto saved_bufs = bufs_;
+    auto* ptr = B.getPtrTy();
+    auto* i64 = B.getInt64Ty();
+    auto* task_ty = llvm::FunctionType::get(B.getInt32Ty(), {ptr, i64, i64, ptr}, false);
+    F = llvm::Function::Create(task_ty, llvm::Function::InternalLinkage, parent->getName() + ".task", M);
+    F->addFnAttr(parent->getFnAttribute("target-cpu"));
+    F->addFnAttr(parent->getFnAttribute("target-features"));
+    if (target_.avx512) F->addFnAttr("prefer-vector-width", "512");
+    B.SetInsertPoint(BasicBlock::Create(C, "entry", F));
+    LValue* tframe = F->getArg(0);
+    ctx_ = F->getArg(3);
+    f = 0;
+    auto get = [&](LType* t) { return B.CreateLoad(t, B.CreateStructGEP(frame_ty, tframe, f++)); };
+    args_ = get(ptr);
+    for (auto*& v : vars_) {
+      LType* t = v->getAllocatedType();
+      auto* slot = B.CreateAlloca(t, nullptr, v->getName());
+      B.CreateStore(get(t), slot);
+      v = slot;
+    }
+    for (size_t b = 0; b < bufs_.size(); ++b) {
+      if (!bufs_[b].in_memory) {
+        bufs_[b] = make_slots(int(b));
+        continue;
+      }
+      BufferSlots s = make_slots(int(b));
+      B.CreateStore(get(ptr), s.data);
+      for (int a = 0; a < 2; ++a) {
+        LValue* d = get(i64);
+        if (k_.buffers[b].rank > a) B.CreateStore(d, s.dims[a]);
+      }
+      bufs_[b] = s;
+    }
+    std::vector<LValue*> task_extras;
+    for (auto* e : extras) task_extras.push_back(get(e->getType()));
+    in_task_ = true;
+    body(F->getArg(1), F->getArg(2), task_extras);
+    in_task_ = false;
+    B.CreateRet(B.getInt32(0));
+    llvm::Function* task = F;
+
+    F = parent;
+    args_ = saved_args;
+    ctx_ = saved_ctx;
+    vars_ = saved_vars;
+    bufs_ = saved_bufs;
+    B.restoreIP(saved_ip);
+    LValue* rc = B.CreateCall(helper("nj_parallel_for", B.getInt32Ty(), {ptr, i64, ptr, ptr}), {ctx_, nblocks, task, frame});
+    guard(B.CreateICmpEQ(rc, B.getInt32(0)), [] {});
+  }
+
   // A counted loop over [lo, hi) with the variable in its alloca; `body`
   // emits the loop body.
   void counted(int var, LValue* lo, LValue* hi, const std::function<void()>& body) {
@@ -675,6 +765,23 @@ class Emitter {
   void loop(const LStmt& s) {
     LValue* lo = expr(s.lo);
     LValue* hi = expr(s.hi);
+    if (s.parallel && !in_task_) {
+      // Blocks of iterations: many elements for an innermost loop, a few
+      // rows for a loop of loops. Below two blocks the region runs inline.
+      bool nested = false;
+      for (auto& st : s.body) nested |= st.kind == LStmtKind::For || st.kind == LStmtKind::ReduceLoop;
+      int64_t grain = nested ? 64 : kParallelGrain;
+      LValue* count = B.CreateSub(hi, lo);
+      LValue* nblocks = B.CreateSDiv(B.CreateAdd(count, B.getInt64(grain - 1)), B.getInt64(grain));
+      nblocks = B.CreateSelect(B.CreateICmpSGT(count, B.getInt64(0)), nblocks, B.getInt64(0));
+      parallel_region(nblocks, {lo, hi}, [&](LValue* b0, LValue* b1, const std::vector<LValue*>& x) {
+        LValue* begin = B.CreateAdd(x[0], B.CreateMul(b0, B.getInt64(grain)));
+        LValue* end = B.CreateAdd(x[0], B.CreateMul(b1, B.getInt64(grain)));
+        end = B.CreateSelect(B.CreateICmpSLT(end, x[1]), end, x[1]);
+        counted(s.var, begin, end, [&] { stmts(s.body); });
+      });
+      return;
+    }
     // Loops marked vectorize are left to LLVM's loop vectorizer, which
     // decides by cost; forcing it would only warn where it cannot.
     counted(s.var, lo, hi, [&] { stmts(s.body); });
@@ -1057,15 +1164,18 @@ class Emitter {
     LType* t = reg_type(a.dtype);
     LType* vt = vec_type(a.dtype, W);
     LValue* single = entry_alloca(t, "partial");
-    LValue* acc_slot = entry_alloca(vt, "lanes");
-    LValue* blk = entry_alloca(B.getInt64Ty(), "block");
-    LValue* chunk = entry_alloca(B.getInt64Ty(), "chunk");
     LValue* nblocks = B.CreateSDiv(B.CreateAdd(n, B.getInt64(kReduceBlock - 1)), B.getInt64(kReduceBlock));
     B.CreateStore(identity(a, 1), single);
     LValue* parts = partials(a, nblocks, single);
 
-    // for block in [0, nblocks):
-    counted_slot(blk, B.getInt64(0), nblocks, [&] {
+    // for block in [0, nblocks), in parallel: each block writes its partial.
+    auto blocks = [&](LValue* b0, LValue* b1, const std::vector<LValue*>& x) {
+    LValue* n = x[0];
+    LValue* parts = x[1];
+    LValue* acc_slot = entry_alloca(vt, "lanes");
+    LValue* blk = entry_alloca(B.getInt64Ty(), "block");
+    LValue* chunk = entry_alloca(B.getInt64Ty(), "chunk");
+    counted_slot(blk, b0, b1, [&] {
       LValue* b = B.CreateLoad(B.getInt64Ty(), blk);
       LValue* begin = B.CreateMul(b, B.getInt64(kReduceBlock));
       LValue* end = B.CreateSelect(B.CreateICmpSLT(B.CreateAdd(begin, B.getInt64(kReduceBlock)), n),
@@ -1081,6 +1191,9 @@ class Emitter {
       tail_groups(s, a, full_end, end, acc_slot);
       B.CreateStore(tree(a, B.CreateLoad(vt, acc_slot)), B.CreateInBoundsGEP(t, parts, b));
     }, B.getInt64(1));
+    };
+    if (in_task_) blocks(B.getInt64(0), nblocks, {n, parts});
+    else parallel_region(nblocks, {n, parts}, blocks);
     finish_partials(a, parts, nblocks);
   }
 
@@ -1129,6 +1242,7 @@ class Emitter {
   std::vector<llvm::AllocaInst*> vars_;
   std::vector<BufferSlots> bufs_;
   std::vector<llvm::MDNode*> scopes_;
+  bool in_task_ = false;  // emitting a parallel task: nested loops stay serial
 };
 
 }  // namespace

@@ -25,6 +25,7 @@
 #include "ir/passes/lower_to_loops.h"
 #include "runtime/context.h"
 #include "runtime/npy.h"
+#include "runtime/thread_pool.h"
 
 namespace numjit {
 
@@ -175,6 +176,12 @@ class Session {
     return *engine_;
   }
 
+  ThreadPool& pool() {
+    std::lock_guard<std::mutex> lock(engine_mu_);
+    if (!pool_) pool_ = std::make_unique<ThreadPool>(opts_.threads > 0 ? opts_.threads : default_thread_count());
+    return *pool_;
+  }
+
   CodegenOptions codegen_options() const { return CodegenOptions{opts_.opt_level, opts_.fastmath}; }
 
   Kernel lower(const Program& p) const {
@@ -234,6 +241,8 @@ class Session {
       views[i] = nj_array_view{slot, int32_t(v.dtype()), 0, {0, 0}, {0, 0}};
     }
     nj_ctx ctx;
+    ctx.pool = &pool();
+    ctx.pool_mu = &pool_mu_;
     int32_t rc = c.code->fn(views.data(), int64_t(views.size()), &ctx);
     if (rc != 0) {
       std::string msg = ctx.message.empty() ? fmt::format("kernel failed with code {}", rc) : ctx.message;
@@ -520,6 +529,8 @@ class Session {
   Options opts_;
   std::mutex engine_mu_, cache_mu_;
   std::unique_ptr<JitEngine> engine_;
+  std::unique_ptr<ThreadPool> pool_;
+  std::mutex pool_mu_;  // one parallel region at a time; other callers run serially
   std::unordered_map<std::string, std::shared_ptr<Compiled>> cache_;
   std::unordered_map<std::string, std::shared_ptr<EvalEntry>> eval_cache_;
   std::map<std::string, Value> vars_;

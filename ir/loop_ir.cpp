@@ -198,8 +198,8 @@ class Printer {
         out_ += fmt::format("{}{}[{}] = {}\n", pad, k_.buffers[size_t(s.buf)].name, args(), expr(s.value));
         break;
       case LStmtKind::For:
-        out_ += fmt::format("{}for {} in [{}, {}){}:\n", pad, k_.var_names[size_t(s.var)], expr(s.lo),
-                            expr(s.hi), s.vectorize ? " vectorized" : "");
+        out_ += fmt::format("{}for {} in [{}, {}){}{}:\n", pad, k_.var_names[size_t(s.var)], expr(s.lo),
+                            expr(s.hi), s.parallel ? " parallel" : "", s.vectorize ? " vectorized" : "");
         stmts(s.body, indent + 1);
         break;
       case LStmtKind::ReduceLoop: {

@@ -87,6 +87,7 @@ struct LStmt {
   std::vector<LStmt> body, orelse;
   std::vector<Accumulator> accs;       // ReduceLoop
   bool vectorize = false;              // For: lanes may run in SIMD
+  bool parallel = false;               // For: iterations independent; may run on the thread pool
   CheckKind check = CheckKind::Message;
   std::string message;                 // Check: text or "where" prefix
 };

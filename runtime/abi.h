@@ -69,6 +69,16 @@ int32_t nj_fail_shapes(nj_ctx* ctx, const char* what, int64_t a, int64_t b);
 /** Records an out-of-range group key. Returns an error code. */
 int32_t nj_fail_key(nj_ctx* ctx, int64_t key, int64_t position, int64_t ngroups);
 
+/** One range [begin, end) of blocks of a parallel loop; returns 0 or an
+ *  error code after leaving a message in ctx (a context of its own). */
+typedef int32_t (*nj_task_fn)(void* closure, int64_t begin, int64_t end, nj_ctx* ctx);
+
+/** Runs task over blocks [0, n), split into one contiguous range per pool
+ *  thread (or all on the caller when there is no pool, one block, or the
+ *  pool is busy). Returns 0, or the code of the failing range that comes
+ *  first, whose message is moved into ctx. */
+int32_t nj_parallel_for(nj_ctx* ctx, int64_t n, nj_task_fn task, void* closure);
+
 /** Combines `n` block partials of a reduction in place, pairwise over block
  *  index (ir/reduce_order.h), and returns the result in p[0]. `dtype` is
  *  NJ_F32 or NJ_F64; `op` is 0 sum, 1 prod, 2 min, 3 max (NaN-propagating). */

@@ -5,11 +5,13 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
 #include "numjit/numjit.hpp"
 #include "runtime/abi.h"
+#include "runtime/thread_pool.h"
 
 struct nj_ctx {
   int32_t code = NJ_OK;
@@ -18,8 +20,9 @@ struct nj_ctx {
   std::vector<std::pair<void*, std::shared_ptr<void>>> results;
   /** Scratch memory, freed with the context. */
   std::vector<std::unique_ptr<void, void (*)(void*)>> temps;
-  /** Source location prefix for runtime errors ("file:line:col: "), if any. */
-  std::string where;
+  /** The pool parallel loops run on (null: serial), and who holds it. */
+  numjit::ThreadPool* pool = nullptr;
+  std::mutex* pool_mu = nullptr;
 };
 
 namespace numjit {

@@ -170,6 +170,34 @@ void* nj_alloc_temp(nj_ctx* ctx, int64_t nbytes) {
   return p;
 }
 
+int32_t nj_parallel_for(nj_ctx* ctx, int64_t n, nj_task_fn task, void* closure) {
+  if (n <= 0) return 0;
+  std::unique_lock<std::mutex> lock;
+  if (ctx->pool && ctx->pool->threads() > 1 && n > 1) lock = std::unique_lock<std::mutex>(*ctx->pool_mu, std::try_to_lock);
+  if (!lock.owns_lock()) return task(closure, 0, n, ctx);
+  int threads = ctx->pool->threads();
+  std::vector<nj_ctx> sub(static_cast<size_t>(threads));
+  std::vector<int32_t> rc(static_cast<size_t>(threads), 0);
+  ctx->pool->run(n, [&](int t, int64_t begin, int64_t end) {
+    try {
+      rc[size_t(t)] = task(closure, begin, end, &sub[size_t(t)]);
+    } catch (...) {  // nothing may unwind into a worker
+      rc[size_t(t)] = nj_fail(&sub[size_t(t)], NJ_ERR_VALUE, "an exception escaped a parallel task");
+    }
+  });
+  int32_t first = 0;
+  for (size_t t = 0; t < sub.size(); ++t) {
+    for (auto& tmp : sub[t].temps) ctx->temps.push_back(std::move(tmp));
+    for (auto& r : sub[t].results) ctx->results.push_back(std::move(r));
+    if (rc[t] != 0 && first == 0) {
+      first = rc[t];
+      ctx->code = sub[t].code;
+      ctx->message = std::move(sub[t].message);
+    }
+  }
+  return first;
+}
+
 int32_t nj_fail(nj_ctx* ctx, int32_t code, const char* msg) {
   ctx->code = code;
   ctx->message = msg;

@@ -267,6 +267,7 @@ class Lowering {
     body_ = saved;
     for (size_t k = dims.size(); k-- > 0;) {
       LStmt l = loop(vars[k], b_.i64(0), dims[k], std::move(inner), k + 1 == dims.size());
+      l.parallel = k == 0;  // each element (row) is written once, by its own iteration
       inner.clear();
       inner.push_back(std::move(l));
     }
@@ -366,6 +367,7 @@ class Lowering {
     body_ = saved;
     body.push_back(store(buf, {v(o)}, b_.cast(r, n->dtype())));
     k_.body.push_back(loop(o, b_.i64(0), dims[0], std::move(body), false));
+    k_.body.back().parallel = true;  // one output element per row
   }
 
   // --- scans and group reductions -------------------------------------------------
@@ -418,6 +420,7 @@ class Lowering {
     };
     auto body = line(dims[size_t(axis)], at, at);
     k_.body.push_back(loop(o, b_.i64(0), dims[size_t(1 - axis)], std::move(body), false));
+    k_.body.back().parallel = true;  // lines are scanned independently
   }
 
   void group(const Node* n, int buf) {

@@ -130,3 +130,53 @@ TEST_CASE("a cached expression is recompiled for a new signature") {
 }
 
 }  // TEST_SUITE
+
+TEST_SUITE("parallel") {
+
+TEST_CASE("reductions give the same bits with 1, 2 and 3 threads") {
+  auto p = randoms(300007, 5), q = randoms(300007, 6);
+  std::vector<double> results[3];
+  for (int threads : {1, 2, 3}) {
+    Options o;
+    o.threads = threads;
+    Jit jit(o);
+    Args args{{"p", p}, {"q", q}};
+    for (const char* e : {"sum(p * q - p)", "mean(p)", "var(q)", "max(p)", "prod(1 + p / 1e6)", "dot(p, q)"})
+      results[threads - 1].push_back(jit.eval(e, args).scalar<double>());
+  }
+  for (size_t i = 0; i < results[0].size(); ++i) {
+    CHECK(same_bits(results[0][i], results[1][i]));
+    CHECK(same_bits(results[0][i], results[2][i]));
+  }
+}
+
+TEST_CASE("parallel elementwise and row loops match one thread") {
+  auto x = randoms(200003, 9);
+  auto m = randoms(5000 * 40, 10);
+  Options o;
+  o.threads = 2;
+  Jit two(o);
+  o.threads = 1;
+  Jit one(o);
+  Args args{{"x", x}, {"M", Array::view(m.data(), DType::F64, {5000, 40})}};
+  for (const char* e : {"(x[1:] - x[:-1]) / x[:-1]", "sum(M * 2, axis=1)", "cumsum(M, axis=1)[:, 39]", "exp(x) - 1"}) {
+    CAPTURE(e);
+    CHECK(two.eval(e, args).array().to_vector<double>() == one.eval(e, args).array().to_vector<double>());
+  }
+}
+
+TEST_CASE("an error inside a parallel region reaches the caller, the first one wins, and the Jit goes on") {
+  Options o;
+  o.threads = 2;
+  Jit jit(o);
+  std::vector<int64_t> base(100000, 2), expo(100000, 1);
+  expo[70000] = -1;
+  expo[90000] = -2;
+  CHECK_THROWS_WITH_AS(jit.eval("b ** e", {{"b", base}, {"e", expo}}),
+                       doctest::Contains("integers to negative integer powers are not allowed"), Error);
+  expo[70000] = expo[90000] = 3;
+  Value r = jit.eval("b ** e", {{"b", base}, {"e", expo}});
+  CHECK(r.array().to_vector<int64_t>()[70000] == 8);
+}
+
+}  // TEST_SUITE
