@@ -133,6 +133,7 @@ class Session {
         bind_input(*p, scope, name, v, e.span);
       }
     }
+    scope.kernels = &kernels_;
     Program* raw = p.get();
     scope.load = [raw, &scope, this](const std::string& path, Span span) -> const Node* {
       Array a;
@@ -165,7 +166,8 @@ class Session {
   }
 
   std::string cache_key(const std::string& text, const Program& p) const {
-    std::string key = fmt::format("{}|{}|{}|{}\n", opts_.opt_level, opts_.fastmath, opts_.boundscheck, text);
+    std::string key = fmt::format("{}|{}|{}|k{}|{}\n", opts_.opt_level, opts_.fastmath, opts_.boundscheck,
+                                  kernels_version_, text);
     for (auto& s : p.sigs) key += s.str() + ";";
     return key + "|" + p.constants;
   }
@@ -276,7 +278,8 @@ class Session {
   Value eval(std::string_view expr, const Args& args) {
     // The key needs only the text and the argument signatures: a hit skips
     // parsing and compiling.
-    std::string key = fmt::format("{}|{}|{}|eval:{}\n", opts_.opt_level, opts_.fastmath, opts_.boundscheck, expr);
+    std::string key = fmt::format("{}|{}|{}|k{}|eval:{}\n", opts_.opt_level, opts_.fastmath, opts_.boundscheck,
+                                  kernels_version_, expr);
     std::vector<Value> inputs;
     for (auto& [name, v] : args) key += signature(name, v).str() + ";";
     std::shared_ptr<EvalEntry> entry;
@@ -329,8 +332,8 @@ class Session {
 
   void run(std::string_view source, std::string_view filename, bool echo) {
     auto src = std::make_shared<const Source>(std::string(filename), std::string(source));
-    Module m = parse(src);
-    for (auto& s : m.body) statement(src, *s, echo, nullptr);
+    module_ = std::make_shared<Module>(parse(src));
+    for (auto& s : module_->body) statement(src, *s, echo, nullptr);
   }
 
   /** Executes a top-level statement; with `emit`, appends its stage text. */
@@ -354,12 +357,21 @@ class Session {
       case StmtKind::AugAssign: return aug_assign(src, s, emit);
       case StmtKind::Pass: return;
       case StmtKind::Def:
-        user_error(src.get(), s.span, "kernel definitions (def) are not supported yet: this build runs array "
-                                      "expressions and scripts of assignments, print and save");
+        if (builtin_is(s.name))
+          user_error(src.get(), s.span, fmt::format("'{}' is a builtin function; give the kernel another name", s.name));
+        kernels_[s.name] = KernelDef{src, module_, &s};
+        ++kernels_version_;
+        return;
       default:
         user_error(src.get(), s.span, "this statement is only allowed inside a kernel (def), which this build "
                                       "does not support yet");
     }
+  }
+
+  static bool builtin_is(const std::string& name) {
+    for (auto& b : builtin_names())
+      if (b == name) return true;
+    return false;
   }
 
   static bool is_call_to(const Expr& e, const char* fn) {
@@ -504,8 +516,9 @@ class Session {
   std::string emit(std::string_view source, Stage stage, const Args& args, std::string_view filename) {
     auto src = std::make_shared<const Source>(std::string(filename), std::string(source));
     if (stage == Stage::Tokens) return print_tokens(lex(*src));
-    Module m = parse(src);
-    if (stage == Stage::Ast) return print_ast(m);
+    auto m = std::make_shared<Module>(parse(src));
+    if (stage == Stage::Ast) return print_ast(*m);
+    module_ = m;
     // Later stages need the types of earlier statements' values, so the
     // script runs in a scratch scope while its stages are printed.
     auto saved = vars_;
@@ -513,7 +526,7 @@ class Session {
     std::string out;
     std::pair<Stage, std::string*> em{stage, &out};
     try {
-      for (auto& s : m.body) statement(src, *s, false, &em);
+      for (auto& s : m->body) statement(src, *s, false, &em);
     } catch (...) {
       vars_ = std::move(saved);
       throw;
@@ -534,6 +547,9 @@ class Session {
   std::unordered_map<std::string, std::shared_ptr<Compiled>> cache_;
   std::unordered_map<std::string, std::shared_ptr<EvalEntry>> eval_cache_;
   std::map<std::string, Value> vars_;
+  std::map<std::string, KernelDef> kernels_;
+  uint64_t kernels_version_ = 0;       // part of cache keys: a redefinition recompiles
+  std::shared_ptr<Module> module_;     // the module being run (kernels keep theirs)
   std::ostream* out_ = &std::cout;
 };
 

@@ -379,6 +379,10 @@ class Lowerer {
     if (callee.kind == ExprKind::Name) {
       c.fn = callee.name;
       if (scope_.vars.count(c.fn)) error(callee.span, fmt::format("'{}' is not a function", c.fn));
+      if (scope_.kernels) {
+        auto k = scope_.kernels->find(c.fn);
+        if (k != scope_.kernels->end()) return call_kernel(k->second, c);
+      }
     } else if (callee.kind == ExprKind::Attribute) {
       const Expr& obj = *callee.args[0];
       c.fn = callee.name;
@@ -398,6 +402,162 @@ class Lowerer {
     SemaValue r = builtin(c);
     done(c);
     return r;
+  }
+
+  // --- kernels ---------------------------------------------------------------
+  //
+  // A kernel whose body is straight-line code is inlined: its parameters
+  // are bound to the argument nodes and its statements lowered in a scope
+  // of their own, so it fuses with its caller like any expression.
+
+  /** The type an annotation names: `f64`, `i32[:]`, `f64[:, :]`. */
+  Type annotation_type(const Source* src, const Expr& a) {
+    DType t;
+    if (a.kind == ExprKind::Name && dtype_from_name(a.name, t)) return Type{t, 0, false};
+    if (a.kind == ExprKind::Subscript && a.args[0]->kind == ExprKind::Name && dtype_from_name(a.args[0]->name, t)) {
+      int rank = int(a.args.size()) - 1;
+      for (size_t k = 1; k < a.args.size(); ++k)
+        if (a.args[k]->kind != ExprKind::Slice) rank = -1;
+      if (rank >= 1 && rank <= 2) return Type{t, rank, false};
+    }
+    user_error(src, a.span, "an annotation is a dtype (f64, i32, bool ...) or an array type such as f64[:] or f64[:, :]");
+  }
+
+  static std::string type_text(const Type& t) { return Type{t.dtype, t.rank, false}.str(); }
+
+  SemaValue call_kernel(const KernelDef& k, Call& c) {
+    const Stmt& def = *k.def;
+    if (depth_ > 1000 || kernel_depth_ > 64)
+      error(c.e.span, fmt::format("kernel '{}' calls itself (directly or through others); recursion is not supported", def.name));
+    if (c.pos.size() > def.params.size())
+      error(c.e.span, fmt::format("{}() takes {} argument{} but {} were given", def.name, def.params.size(),
+                                  def.params.size() == 1 ? "" : "s", c.pos.size()));
+    std::vector<const Node*> args(def.params.size(), nullptr);
+    for (size_t i = 0; i < c.pos.size(); ++i) args[i] = node(*c.pos[i]);
+    for (auto& kw : c.e.keywords) {
+      size_t i = 0;
+      while (i < def.params.size() && def.params[i].name != kw.name) ++i;
+      if (i == def.params.size())
+        error(kw.name_span, fmt::format("{}() got an unexpected keyword argument '{}'", def.name, kw.name));
+      if (args[i]) error(kw.name_span, fmt::format("{}() got multiple values for argument '{}'", def.name, kw.name));
+      args[i] = node(*kw.value);
+      c.used.insert(kw.name);
+    }
+    Scope inner;
+    inner.kernels = scope_.kernels;
+    for (size_t i = 0; i < def.params.size(); ++i) {
+      const Param& p = def.params[i];
+      if (!args[i]) error(c.e.span, fmt::format("{}() is missing the argument '{}'", def.name, p.name));
+      const Node* a = args[i];
+      if (p.annotation) {
+        Type want = annotation_type(k.src.get(), *p.annotation);
+        bool ok = want.rank == a->rank() && (want.dtype == a->dtype() || (a->rank() == 0 && a->type.weak));
+        if (!ok)
+          error(c.pos.size() > i ? c.pos[i]->span : c.e.span,
+                fmt::format("argument '{}' of {}() must be {}, got {}", p.name, def.name, type_text(want), type_text(a->type)));
+        if (a->rank() == 0) a = b_.cast_strong(a, want.dtype, c.e.span);
+      } else if (a->rank() == 0 && a->type.weak) {
+        a = b_.cast_strong(a, a->dtype(), c.e.span);  // Numba types Python numbers as i64 / f64 / bool
+      }
+      inner.vars[p.name] = a;
+    }
+    const Source* caller_src = b_.source();
+    b_.set_source(k.src.get());
+    ++kernel_depth_;
+    SemaValue result;
+    bool returned = false;
+    try {
+      Lowerer body(b_, inner);
+      body.kernel_depth_ = kernel_depth_;
+      returned = body.straight_line(def, def.body, inner, result);
+    } catch (...) {
+      --kernel_depth_;
+      b_.set_source(caller_src);
+      throw;
+    }
+    --kernel_depth_;
+    b_.set_source(caller_src);
+    if (!returned) error(c.e.span, fmt::format("kernel '{}' returns no value", def.name));
+    if (def.returns && result.kind == SemaValue::Kind::Node) {
+      Type want = annotation_type(k.src.get(), *def.returns);
+      if (want.rank != result.node->rank() || want.dtype != result.node->dtype())
+        user_error(k.src.get(), def.returns->span,
+                   fmt::format("{}() is declared to return {} but returns {}", def.name, type_text(want),
+                               type_text(result.node->type)));
+    }
+    c.used.insert("");  // keywords were checked above
+    for (auto& kw : c.e.keywords) c.used.insert(kw.name);
+    return result;
+  }
+
+  /** Lowers the statements of a straight-line kernel body; true at a return. */
+  bool straight_line(const Stmt& def, const std::vector<StmtPtr>& body, Scope& scope, SemaValue& result) {
+    std::map<std::string, Span> first_assign;
+    auto bind = [&](const Expr& target, const Node* v) {
+      if (target.kind != ExprKind::Name)
+        error(target.span, "element and slice assignment needs a kernel with loops, which this build does not support yet");
+      auto it = scope.vars.find(target.name);
+      if (it != scope.vars.end()) {
+        const Node* old = it->second;
+        if (old->rank() != v->rank() || (old->rank() > 0 && old->dtype() != v->dtype()))
+          error(target.span, fmt::format("'{}' changes type from {} to {}; a local keeps one type (first assigned at line {})",
+                                         target.name, type_text(old->type), type_text(v->type),
+                                         first_assign.count(target.name) ? first_assign[target.name].line : def.span.line));
+        if (old->rank() == 0 && old->dtype() != v->dtype()) v = b_.cast(v, promote(old->type, v->type), target.span);
+      } else {
+        first_assign[target.name] = target.span;
+      }
+      scope.vars[target.name] = v;
+    };
+    for (auto& s : body) {
+      switch (s->kind) {
+        case StmtKind::Pass: break;
+        case StmtKind::Assign: {
+          Lowerer l(b_, scope);
+          l.kernel_depth_ = kernel_depth_;
+          SemaValue v = l.value(*s->value);
+          for (auto& t : s->targets) {
+            if (t->kind == ExprKind::Tuple) {
+              if (v.kind != SemaValue::Kind::Tuple || v.items.size() != t->args.size())
+                error(t->span, fmt::format("cannot unpack {} into {} names",
+                                           v.kind == SemaValue::Kind::Tuple ? std::to_string(v.items.size()) + " values" : "one value",
+                                           t->args.size()));
+              for (size_t i = 0; i < t->args.size(); ++i) bind(*t->args[i], v.items[i]);
+            } else {
+              if (v.kind != SemaValue::Kind::Node) error(s->value->span, "expected an array or scalar here");
+              bind(*t, v.node);
+            }
+          }
+          break;
+        }
+        case StmtKind::AugAssign: {
+          const Expr& t = *s->targets[0];
+          if (t.kind != ExprKind::Name)
+            error(t.span, "element and slice assignment needs a kernel with loops, which this build does not support yet");
+          auto it = scope.vars.find(t.name);
+          if (it == scope.vars.end()) error(t.span, fmt::format("'{}' is used before it is assigned", t.name));
+          static const BinaryOp map[] = {BinaryOp::Add, BinaryOp::Sub, BinaryOp::Mul, BinaryOp::Div, BinaryOp::FloorDiv,
+                                         BinaryOp::Mod, BinaryOp::Pow, BinaryOp::BitAnd, BinaryOp::BitOr, BinaryOp::BitXor};
+          Lowerer l(b_, scope);
+          l.kernel_depth_ = kernel_depth_;
+          bind(t, b_.binary(map[int(s->aug_op)], it->second, l.node(*s->value), s->span));
+          break;
+        }
+        case StmtKind::Return: {
+          if (!s->value) error(s->span, "a kernel must return a value");
+          Lowerer l(b_, scope);
+          l.kernel_depth_ = kernel_depth_;
+          result = l.value(*s->value);
+          if (result.kind == SemaValue::Kind::DType) error(s->value->span, "a kernel cannot return a dtype");
+          return true;
+        }
+        case StmtKind::Def: error(s->span, "kernels cannot be defined inside kernels");
+        default:
+          error(s->span, "loops and branches in kernels (for, while, if) are not supported yet: this build "
+                         "inlines kernels of straight-line array code");
+      }
+    }
+    return false;
   }
 
   SemaValue builtin(Call& c) {
@@ -643,6 +803,7 @@ class Lowerer {
   Builder& b_;
   const Scope& scope_;
   int depth_ = 0;
+  int kernel_depth_ = 0;  // kernels being inlined around this expression
 };
 
 }  // namespace

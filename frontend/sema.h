@@ -7,6 +7,7 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <map>
 #include <string>
 #include <vector>
@@ -25,11 +26,20 @@ struct SemaValue {
   DType dtype = DType::F64;
 };
 
+/** A `def` kernel: its source and AST (kept alive with it). */
+struct KernelDef {
+  std::shared_ptr<const Source> src;
+  std::shared_ptr<const Module> module;
+  const Stmt* def = nullptr;
+};
+
 /** Names an expression can see. */
 struct Scope {
   std::map<std::string, const Node*> vars;
   /** Further names in scope that the expression does not use (for "did you mean"). */
   std::vector<std::string> other_names;
+  /** Kernels that calls may name (inlined into the caller's array IR). */
+  const std::map<std::string, KernelDef>* kernels = nullptr;
   /** Resolves `load("path")` to an input node (the session reads the file). */
   std::function<const Node*(const std::string& path, Span span)> load;
 };

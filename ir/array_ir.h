@@ -154,6 +154,8 @@ class Builder {
   Builder(Context& ctx, const Source* src) : ctx_(ctx), src_(src) {}
   Context& context() { return ctx_; }
   const Source* source() const { return src_; }
+  /** Errors from now on point into `src` (a kernel's body while it is inlined). */
+  void set_source(const Source* src) { src_ = src; }
 
   const Node* input(int index, const InputSig& sig, Span span);
   const Node* const_int(int64_t v, DType t = DType::I64, bool weak = true);
