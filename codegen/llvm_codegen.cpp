@@ -518,12 +518,12 @@ class Emitter {
       case BinaryOp::Maximum: {
         bool mn = op == BinaryOp::Minimum;
         if (fl) {
-          // (isnan(a) || a <= b) ? a : b, and a NaN b wins (scalar_ops.h).
-          LValue* keep_a = mn ? B.CreateFCmpULE(a, b) : B.CreateFCmpUGE(a, b);
+          // (isnan(a) || a < b) ? a : b, and a NaN b wins (scalar_ops.h).
+          LValue* keep_a = mn ? B.CreateFCmpULT(a, b) : B.CreateFCmpUGT(a, b);
           return B.CreateSelect(isnan(b), b, B.CreateSelect(keep_a, a, b));
         }
-        LValue* keep_a = mn ? B.CreateICmp(bl ? P::ICMP_ULE : P::ICMP_SLE, a, b)
-                           : B.CreateICmp(bl ? P::ICMP_UGE : P::ICMP_SGE, a, b);
+        LValue* keep_a = mn ? B.CreateICmp(bl ? P::ICMP_ULT : P::ICMP_SLT, a, b)
+                           : B.CreateICmp(bl ? P::ICMP_UGT : P::ICMP_SGT, a, b);
         return B.CreateSelect(keep_a, a, b);
       }
       case BinaryOp::Arctan2: return call_libm("atan2", t, {a, b}, w);

@@ -10,6 +10,8 @@
 //   roundings.  minimum/maximum/min/max/argmin/argmax propagate NaN (the
 //   first NaN wins); round is half-to-even; float->int casts of NaN or out
 //   of range values give the integer's minimum (what x86 does for NumPy).
+//   On ties minimum/maximum give their second operand, as NumPy does, so
+//   maximum(-0.0, 0.0) is 0.0 and a running max keeps the later of equals.
 // - Transcendental functions are correctly rounded within 4 ulp (libm in
 //   scalar code, libmvec in vector code); everything else is exact IEEE.
 // - Reductions run in one fixed order (ir/reduce_order.h): the result bits

@@ -137,13 +137,13 @@ inline Scalar eval_binary(BinaryOp op, DType t, Scalar a, Scalar b) {
     case BinaryOp::Ge: r.i = fl ? a.f >= b.f : a.i >= b.i; break;
     case BinaryOp::Eq: r.i = fl ? a.f == b.f : a.i == b.i; break;
     case BinaryOp::Ne: r.i = fl ? a.f != b.f : a.i != b.i; break;
-    case BinaryOp::Minimum:
-      if (fl) r.f = (std::isnan(a.f) || a.f <= b.f) ? a.f : b.f;
-      else r.i = a.i <= b.i ? a.i : b.i;
+    case BinaryOp::Minimum:  // ties give b, as NumPy does (minimum(0.0, -0.0) is -0.0)
+      if (fl) r.f = (std::isnan(a.f) || a.f < b.f) ? a.f : b.f;
+      else r.i = a.i < b.i ? a.i : b.i;
       break;
     case BinaryOp::Maximum:
-      if (fl) r.f = (std::isnan(a.f) || a.f >= b.f) ? a.f : b.f;
-      else r.i = a.i >= b.i ? a.i : b.i;
+      if (fl) r.f = (std::isnan(a.f) || a.f > b.f) ? a.f : b.f;
+      else r.i = a.i > b.i ? a.i : b.i;
       break;
     case BinaryOp::FMod:
       if (fl) fres(std::fmod(a.f, b.f));

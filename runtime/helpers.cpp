@@ -100,8 +100,8 @@ T combine_op(int32_t op, T a, T b) {
   switch (op) {
     case 0: return a + b;
     case 1: return a * b;
-    case 2: return (std::isnan(b) || !(std::isnan(a) || a <= b)) ? b : a;
-    default: return (std::isnan(b) || !(std::isnan(a) || a >= b)) ? b : a;
+    case 2: return (std::isnan(b) || !(std::isnan(a) || a < b)) ? b : a;
+    default: return (std::isnan(b) || !(std::isnan(a) || a > b)) ? b : a;
   }
 }
 // Power by squaring in unsigned arithmetic: wraps like NumPy's integers.
