@@ -580,6 +580,29 @@ class Emitter {
         break;
       }
       case LStmtKind::For: loop(s); break;
+      case LStmtKind::While: {
+        BasicBlock* head = BasicBlock::Create(C, "while", F);
+        BasicBlock* body = BasicBlock::Create(C, "while.body", F);
+        BasicBlock* done = BasicBlock::Create(C, "while.end", F);
+        B.CreateBr(head);
+        B.SetInsertPoint(head);
+        B.CreateCondBr(expr(s.value), body, done);
+        B.SetInsertPoint(body);
+        loops_.push_back({head, done});
+        stmts(s.body);
+        loops_.pop_back();
+        B.CreateBr(head);
+        B.SetInsertPoint(done);
+        break;
+      }
+      case LStmtKind::Break:
+      case LStmtKind::Continue: {
+        if (loops_.empty()) internal_error("codegen", "break or continue outside a loop");
+        B.CreateBr(s.kind == LStmtKind::Break ? loops_.back().second : loops_.back().first);
+        // Code after a jump is unreachable but must still have a block.
+        B.SetInsertPoint(BasicBlock::Create(C, "after.jump", F));
+        break;
+      }
       case LStmtKind::ReduceLoop: reduce_loop(s); break;
       case LStmtKind::If: {
         BasicBlock* then_bb = BasicBlock::Create(C, "then", F);
@@ -745,19 +768,34 @@ class Emitter {
     counted_slot(vars_[size_t(var)], lo, hi, body, B.getInt64(1));
   }
 
+  // A negative constant step counts down while i > hi; a step of unknown
+  // sign decides at run time. The counter lives in `count_slot`, so a body
+  // that assigns the loop variable does not change the iterations (Python).
   void counted_slot(LValue* var_slot, LValue* lo, LValue* hi, const std::function<void()>& body, LValue* step) {
-    B.CreateStore(lo, var_slot);
+    LValue* count_slot = entry_alloca(B.getInt64Ty(), "counter");
+    B.CreateStore(lo, count_slot);
     BasicBlock* head = BasicBlock::Create(C, "loop", F);
     BasicBlock* body_bb = BasicBlock::Create(C, "body", F);
+    BasicBlock* latch = BasicBlock::Create(C, "latch", F);
     BasicBlock* done = BasicBlock::Create(C, "endloop", F);
     B.CreateBr(head);
     B.SetInsertPoint(head);
-    LValue* i = B.CreateLoad(B.getInt64Ty(), var_slot);
-    B.CreateCondBr(B.CreateICmpSLT(i, hi), body_bb, done);
+    LValue* i = B.CreateLoad(B.getInt64Ty(), count_slot);
+    LValue* more;
+    auto* c = llvm::dyn_cast<llvm::ConstantInt>(step);
+    if (c && c->getSExtValue() > 0) more = B.CreateICmpSLT(i, hi);
+    else if (c) more = B.CreateICmpSGT(i, hi);
+    else more = B.CreateSelect(B.CreateICmpSGT(step, B.getInt64(0)), B.CreateICmpSLT(i, hi), B.CreateICmpSGT(i, hi));
+    B.CreateCondBr(more, body_bb, done);
     B.SetInsertPoint(body_bb);
+    if (var_slot != count_slot) B.CreateStore(i, var_slot);
+    loops_.push_back({latch, done});
     body();
-    LValue* i2 = B.CreateLoad(B.getInt64Ty(), var_slot);
-    B.CreateStore(B.CreateAdd(i2, step, "", true, true), var_slot);
+    loops_.pop_back();
+    B.CreateBr(latch);
+    B.SetInsertPoint(latch);
+    LValue* i2 = B.CreateLoad(B.getInt64Ty(), count_slot);
+    B.CreateStore(B.CreateAdd(i2, step, "", true, true), count_slot);
     B.CreateBr(head);
     B.SetInsertPoint(done);
   }
@@ -784,7 +822,7 @@ class Emitter {
     }
     // Loops marked vectorize are left to LLVM's loop vectorizer, which
     // decides by cost; forcing it would only warn where it cannot.
-    counted(s.var, lo, hi, [&] { stmts(s.body); });
+    counted_slot(vars_[size_t(s.var)], lo, hi, [&] { stmts(s.body); }, s.step ? expr(s.step) : B.getInt64(1));
   }
 
   // --- reductions -------------------------------------------------------------------
@@ -1243,6 +1281,7 @@ class Emitter {
   std::vector<BufferSlots> bufs_;
   std::vector<llvm::MDNode*> scopes_;
   bool in_task_ = false;  // emitting a parallel task: nested loops stay serial
+  std::vector<std::pair<BasicBlock*, BasicBlock*>> loops_;  // (continue, break) targets
 };
 
 }  // namespace

@@ -17,6 +17,7 @@
 #include "codegen/jit.h"
 #include "driver/driver.h"
 #include "frontend/diagnostics.h"
+#include "frontend/kernel.h"
 #include "frontend/lexer.h"
 #include "frontend/parser.h"
 #include "frontend/sema.h"
@@ -264,9 +265,83 @@ class Session {
     return out;
   }
 
+  /** The loop kernel `e` calls, if it is a call of one. */
+  const KernelDef* loop_kernel_call(const Expr& e) const {
+    if (e.kind != ExprKind::Call || e.args[0]->kind != ExprKind::Name) return nullptr;
+    auto it = kernels_.find(e.args[0]->name);
+    if (it == kernels_.end() || !kernel_needs_loops(*it->second.def)) return nullptr;
+    return &it->second;
+  }
+
+  /** Runs loop kernel `k` called by `e`: arguments evaluated first, then
+   *  the kernel compiled for their signature (once) and called on them. */
+  std::vector<Value> call_loop_kernel(const std::shared_ptr<const Source>& src, const Expr& e, const KernelDef& k,
+                                      const std::map<std::string, Value>& vars) {
+    const Stmt& def = *k.def;
+    size_t np = def.params.size();
+    if (e.args.size() - 1 > np)
+      user_error(src.get(), e.span, fmt::format("{}() takes {} argument{} but {} were given", def.name, np,
+                                                np == 1 ? "" : "s", e.args.size() - 1));
+    std::vector<Value> args(np);
+    std::vector<bool> given(np, false);
+    for (size_t i = 1; i < e.args.size(); ++i) {
+      args[i - 1] = evaluate(src, *e.args[i], vars, false).at(0);
+      given[i - 1] = true;
+    }
+    for (auto& kw : e.keywords) {
+      size_t i = 0;
+      while (i < np && def.params[i].name != kw.name) ++i;
+      if (i == np) user_error(src.get(), kw.name_span, fmt::format("{}() got an unexpected keyword argument '{}'", def.name, kw.name));
+      if (given[i]) user_error(src.get(), kw.name_span, fmt::format("{}() got multiple values for argument '{}'", def.name, kw.name));
+      args[i] = evaluate(src, *kw.value, vars, false).at(0);
+      given[i] = true;
+    }
+    std::vector<InputSig> sigs;
+    std::string key = fmt::format("loop-kernel|k{}|{}|{}|{}(", kernels_version_, opts_.opt_level, opts_.boundscheck, def.name);
+    for (size_t i = 0; i < np; ++i) {
+      if (!given[i]) user_error(src.get(), e.span, fmt::format("{}() is missing the argument '{}'", def.name, def.params[i].name));
+      InputSig s = signature(def.params[i].name, args[i]);
+      s.type.weak = false;  // Numba types Python numbers as i64 / f64 / bool
+      sigs.push_back(s);
+      key += s.str() + ";";
+    }
+    if (emit_) {
+      LoopKernel lk = lower_kernel(k, sigs, &kernels_, opts_.boundscheck);
+      std::string& out = *emit_->second;
+      switch (emit_->first) {
+        case Stage::Loops: out += print_kernel(lk.kernel); break;
+        case Stage::Llvm: out += engine().text(lk.kernel, codegen_options(), CodegenText::Llvm); break;
+        case Stage::LlvmOpt: out += engine().text(lk.kernel, codegen_options(), CodegenText::LlvmOpt); break;
+        case Stage::Asm: out += engine().text(lk.kernel, codegen_options(), CodegenText::Asm); break;
+        default: out += fmt::format("{}: a kernel with loops (see --emit=loops)\n", def.name); break;
+      }
+    }
+    std::shared_ptr<Compiled> c;
+    {
+      std::lock_guard<std::mutex> lock(cache_mu_);
+      auto it = cache_.find(key);
+      if (it != cache_.end()) c = it->second;
+    }
+    if (!c) {
+      LoopKernel lk = lower_kernel(k, sigs, &kernels_, opts_.boundscheck);
+      if (std::getenv("NUMJIT_DEBUG")) std::cerr << print_kernel(lk.kernel);
+      c = std::make_shared<Compiled>();
+      c->results = lk.results;
+      c->code = engine().compile(lk.kernel, codegen_options());
+      std::lock_guard<std::mutex> lock(cache_mu_);
+      cache_.emplace(key, c);
+    }
+    return invoke(*c, args, src.get(), e.span);
+  }
+
   /** Evaluates expression `e` of `src` over `vars`. */
   std::vector<Value> evaluate(std::shared_ptr<const Source> src, const Expr& e, const std::map<std::string, Value>& vars,
                               bool allow_tuple) {
+    if (const KernelDef* k = loop_kernel_call(e)) {
+      auto vals = call_loop_kernel(src, e, *k, vars);
+      if (vals.size() != 1 && !allow_tuple) user_error(src.get(), e.span, "expected one value, got a tuple");
+      return vals;
+    }
     auto p = build(src, e, vars, allow_tuple);
     std::string key = calls_load(e) ? "" : cache_key(expr_text(*src, e.span), *p);
     auto c = compile(*p, key);
@@ -288,7 +363,20 @@ class Session {
       auto it = eval_cache_.find(key);
       if (it != eval_cache_.end()) entry = it->second;
     }
-    if (!entry) entry = compile_eval(expr, args, key);
+    if (!entry) {
+      auto src = std::make_shared<const Source>("<eval>", std::string(expr));
+      auto m = std::make_shared<Module>(parse(src));
+      if (m->body.size() == 1 && m->body[0]->kind == StmtKind::Expr) {
+        if (const KernelDef* k = loop_kernel_call(*m->body[0]->value)) {
+          std::map<std::string, Value> vars;
+          for (auto& [name, v] : args) vars[name] = v;
+          auto vals = call_loop_kernel(src, *m->body[0]->value, *k, vars);
+          if (vals.size() != 1) throw Error("eval() of a kernel that returns a tuple: use run() and get()");
+          return vals[0];
+        }
+      }
+      entry = compile_eval(expr, args, key);
+    }
     for (int i : entry->arg_index) inputs.push_back(args[size_t(i)].second);
     if (!entry->compiled->code) return entry->constant;
     return invoke(*entry->compiled, inputs, entry->src.get(), entry->span).at(0);
@@ -344,7 +432,12 @@ class Session {
         const Expr& e = *s.value;
         if (is_call_to(e, "print")) return print(src, e);
         if (is_call_to(e, "save")) return save(src, e);
-        if (emit) return emit_stage(src, e, *emit, {"_"});
+        if (emit) {
+          emit_stage(src, e, *emit, {"_"});
+          if (emit_) evaluate(src, e, vars_, true);  // a loop kernel prints its stages as it runs
+          emit_ = nullptr;
+          return;
+        }
         auto vals = evaluate(src, e, vars_, true);
         if (echo) {
           std::string line;
@@ -398,6 +491,7 @@ class Session {
       emit_stage(src, e, *emit, names);
     }
     auto vals = evaluate(src, e, vars_, true);
+    emit_ = nullptr;
     for (auto& t : s.targets) bind_target(src, *t, vals);
   }
 
@@ -490,6 +584,10 @@ class Session {
 
   void emit_stage(const std::shared_ptr<const Source>& src, const Expr& e, std::pair<Stage, std::string*>& emit,
                   const std::vector<std::string>& names) {
+    if (loop_kernel_call(e)) {  // printed when the statement runs (call_loop_kernel)
+      emit_ = &emit;
+      return;
+    }
     auto p = build(src, e, vars_, true);
     p->names = names;
     while (p->names.size() < p->roots.size()) p->names.push_back("_");
@@ -550,6 +648,7 @@ class Session {
   std::map<std::string, KernelDef> kernels_;
   uint64_t kernels_version_ = 0;       // part of cache keys: a redefinition recompiles
   std::shared_ptr<Module> module_;     // the module being run (kernels keep theirs)
+  std::pair<Stage, std::string*>* emit_ = nullptr;  // a loop kernel's stage is printed when it is called
   std::ostream* out_ = &std::cout;
 };
 

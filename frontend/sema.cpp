@@ -6,6 +6,7 @@
 #include <set>
 
 #include "frontend/diagnostics.h"
+#include "frontend/kernel.h"
 
 namespace numjit {
 
@@ -427,6 +428,9 @@ class Lowerer {
 
   SemaValue call_kernel(const KernelDef& k, Call& c) {
     const Stmt& def = *k.def;
+    if (kernel_needs_loops(def))
+      error(c.e.span, fmt::format("kernel '{}' has loops, so it runs on its own: call it in a statement of its own "
+                                  "(y = {}(...)), then use the result", def.name, def.name));
     if (depth_ > 1000 || kernel_depth_ > 64)
       error(c.e.span, fmt::format("kernel '{}' calls itself (directly or through others); recursion is not supported", def.name));
     if (c.pos.size() > def.params.size())

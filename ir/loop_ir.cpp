@@ -198,10 +198,17 @@ class Printer {
         out_ += fmt::format("{}{}[{}] = {}\n", pad, k_.buffers[size_t(s.buf)].name, args(), expr(s.value));
         break;
       case LStmtKind::For:
-        out_ += fmt::format("{}for {} in [{}, {}){}{}:\n", pad, k_.var_names[size_t(s.var)], expr(s.lo),
-                            expr(s.hi), s.parallel ? " parallel" : "", s.vectorize ? " vectorized" : "");
+        out_ += fmt::format("{}for {} in [{}, {}){}{}{}:\n", pad, k_.var_names[size_t(s.var)], expr(s.lo),
+                            expr(s.hi), s.step ? " step " + expr(s.step) : "", s.parallel ? " parallel" : "",
+                            s.vectorize ? " vectorized" : "");
         stmts(s.body, indent + 1);
         break;
+      case LStmtKind::While:
+        out_ += fmt::format("{}while {}:\n", pad, expr(s.value));
+        stmts(s.body, indent + 1);
+        break;
+      case LStmtKind::Break: out_ += pad + "break\n"; break;
+      case LStmtKind::Continue: out_ += pad + "continue\n"; break;
       case LStmtKind::ReduceLoop: {
         std::string accs;
         for (auto& a : s.accs)

@@ -61,7 +61,10 @@ const char* acc_kind_name(AccKind k);
 enum class LStmtKind {
   Assign,       // var = value
   Store,        // buf[index...] = value
-  For,          // for var in [lo, hi): body   (vectorize: body is straight-line)
+  For,          // for var in [lo, hi) by step (null: 1; a negative step counts down to hi): body
+  While,        // while value: body
+  Break,        // leaves the innermost For / While
+  Continue,     // next iteration of the innermost For / While
   ReduceLoop,   // for var in [0, extent): body; accs fold their values (reduce_order.h)
   If,           // if value: body else orelse
   Check,        // unless value: raise check/message/args
@@ -83,6 +86,7 @@ struct LStmt {
   const LExpr* value = nullptr;        // Assign, Store, If/Check condition
   const LExpr* lo = nullptr;           // For
   const LExpr* hi = nullptr;           // For upper bound, ReduceLoop extent
+  const LExpr* step = nullptr;         // For: null means 1
   std::vector<const LExpr*> args;      // Store index, Alloc dims, Check args
   std::vector<LStmt> body, orelse;
   std::vector<Accumulator> accs;       // ReduceLoop

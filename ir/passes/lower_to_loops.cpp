@@ -19,12 +19,18 @@ bool is_const_one(const Node* d) { return d->is_const() && d->ival == 1; }
 class Lowering {
  public:
   Lowering(const FusionPlan& plan, const std::vector<InputSig>& inputs, const std::string& name)
-      : plan_(plan), b_(*(k_.exprs = std::make_shared<LoopBuilder>())) {
+      : plan_(plan), k_(owned_), b_(*(owned_.exprs = std::make_shared<LoopBuilder>())) {
     k_.name = name;
     for (auto& sig : inputs)
       k_.buffers.push_back(Buffer{sig.name, BufferKind::Input, sig.type.dtype, sig.type.rank, sig.contiguous});
     k_.num_inputs = int(inputs.size());
-    body_ = &k_.body;
+    top_ = body_ = &k_.body;
+  }
+
+  /** Lowers into `k` at the end of `at` (a kernel's statement). */
+  Lowering(const FusionPlan& plan, Kernel& k, std::vector<LStmt>& at)
+      : plan_(plan), k_(k), b_(*k.exprs) {
+    top_ = body_ = &at;
   }
 
   Kernel run() {
@@ -32,6 +38,15 @@ class Lowering {
     for (const Node* r : plan_.roots) k_.results.push_back(buf_of_.at(r));
     drop_passed_checks(k_.body);
     return std::move(k_);
+  }
+
+  /** A rank-0 value, its work emitted before the point of use. */
+  const LExpr* value(const Node* n) { return scalar(n); }
+
+  /** `n` computed into a new buffer of `kind` (Result or Temp). */
+  int array(const Node* n, BufferKind kind) {
+    forced_kind_[n] = kind;
+    return materialise(n);
   }
 
  private:
@@ -97,7 +112,7 @@ class Lowering {
         e->kind == LExprKind::Load)
       return e;
     int id = new_var(e->dtype, prefix);
-    k_.body.push_back(assign(id, e));
+    top_->push_back(assign(id, e));
     return v(id);
   }
 
@@ -115,7 +130,7 @@ class Lowering {
     auto it = scalar_memo_.find(n);
     if (it != scalar_memo_.end()) return it->second;
     std::vector<LStmt>* saved = body_;
-    body_ = &k_.body;
+    body_ = top_;
     const LExpr* r = scalar_impl(n);
     body_ = saved;
     scalar_memo_[n] = r;
@@ -125,12 +140,14 @@ class Lowering {
   const LExpr* scalar_impl(const Node* n) {
     switch (n->kind) {
       case ArrayOp::Const: return b_.constant(n->dtype(), n->fval, n->ival);
-      case ArrayOp::Input: return b_.load(int(n->ival), n->dtype(), {});
+      case ArrayOp::Input:
+        if (n->ival >= kVarInput) return b_.var(int(n->ival - kVarInput), n->dtype());
+        return b_.load(int(n->ival), n->dtype(), {});
       case ArrayOp::Dim: return b_.dim(int(n->ops[0]->ival), int(n->ival));
       case ArrayOp::CheckDim: {
         const LExpr* a = scalar(n->ops[0]);
         const LExpr* c = scalar(n->ops[1]);
-        k_.body.push_back(check(b_.binary(BinaryOp::Eq, a, c), CheckKind::Shapes, "", {a, c}));
+        top_->push_back(check(b_.binary(BinaryOp::Eq, a, c), CheckKind::Shapes, "", {a, c}));
         return a;
       }
       case ArrayOp::Reduce: return full_reduce(n);
@@ -212,7 +229,7 @@ class Lowering {
     const LExpr* len = scalar(view->ops[0]->shape[size_t(axis)]);
     const LExpr* ok = b_.binary(BinaryOp::BitAnd, b_.binary(BinaryOp::Ge, raw, b_.unary(UnaryOp::Neg, len)),
                                 b_.binary(BinaryOp::Lt, raw, len));
-    k_.body.push_back(check(ok, CheckKind::Index, "", {raw, b_.i64(axis), len}));
+    top_->push_back(check(ok, CheckKind::Index, "", {raw, b_.i64(axis), len}));
     const LExpr* wrapped = bind(b_.select(b_.binary(BinaryOp::Lt, raw, b_.i64(0)),
                                           b_.binary(BinaryOp::Add, raw, len), raw), "ix");
     index_memo_[key] = wrapped;
@@ -225,21 +242,23 @@ class Lowering {
     auto it = buf_of_.find(n);
     if (it != buf_of_.end()) return it->second;
     bool is_root = std::find(plan_.roots.begin(), plan_.roots.end(), n) != plan_.roots.end();
+    auto forced = forced_kind_.find(n);
+    if (forced != forced_kind_.end()) is_root = forced->second == BufferKind::Result;
     std::vector<const LExpr*> dims;
     for (auto* d : n->shape) dims.push_back(scalar(d));
     for (auto* d : dims)
       if (d->kind != LExprKind::Const)
-        k_.body.push_back(check(b_.binary(BinaryOp::Ge, d, b_.i64(0)), CheckKind::Message,
+        top_->push_back(check(b_.binary(BinaryOp::Ge, d, b_.i64(0)), CheckKind::Message,
                                 "negative dimensions are not allowed"));
     const LExpr* scalar_value = n->rank() == 0 ? scalar(n) : nullptr;
     int buf = new_buffer(is_root ? BufferKind::Result : BufferKind::Temp, n->dtype(), n->rank());
     LStmt alloc{is_root ? LStmtKind::AllocResult : LStmtKind::AllocTemp};
     alloc.buf = buf;
     alloc.args = dims;
-    k_.body.push_back(alloc);
+    top_->push_back(alloc);
     buf_of_[n] = buf;
     if (scalar_value) {
-      k_.body.push_back(store(buf, {}, scalar_value));
+      top_->push_back(store(buf, {}, scalar_value));
       return buf;
     }
     switch (n->kind) {
@@ -271,7 +290,7 @@ class Lowering {
       inner.clear();
       inner.push_back(std::move(l));
     }
-    for (auto& s : inner) k_.body.push_back(std::move(s));
+    for (auto& s : inner) top_->push_back(std::move(s));
   }
 
   void map(const Node* n, int buf, const std::vector<const LExpr*>& dims) {
@@ -350,7 +369,7 @@ class Lowering {
       if (dims.size() == 1) return elem(src, {k});
       return elem(src, {b_.binary(BinaryOp::FloorDiv, k, dims[1]), b_.binary(BinaryOp::Mod, k, dims[1])});
     };
-    return reduction(n->opcode<ReduceOp>(), src->dtype(), extent, n->fval, value_at, k_.body);
+    return reduction(n->opcode<ReduceOp>(), src->dtype(), extent, n->fval, value_at, *top_);
   }
 
   void axis_reduce(const Node* n, int buf, const std::vector<const LExpr*>& dims) {
@@ -366,8 +385,8 @@ class Lowering {
     }, body);
     body_ = saved;
     body.push_back(store(buf, {v(o)}, b_.cast(r, n->dtype())));
-    k_.body.push_back(loop(o, b_.i64(0), dims[0], std::move(body), false));
-    k_.body.back().parallel = true;  // one output element per row
+    top_->push_back(loop(o, b_.i64(0), dims[0], std::move(body), false));
+    top_->back().parallel = true;  // one output element per row
   }
 
   // --- scans and group reductions -------------------------------------------------
@@ -410,7 +429,7 @@ class Lowering {
         return {b_.binary(BinaryOp::FloorDiv, k, sdims[1]), b_.binary(BinaryOp::Mod, k, sdims[1])};
       };
       for (auto& s : line(dims[0], src_idx, [](const LExpr* k) { return std::vector<const LExpr*>{k}; }))
-        k_.body.push_back(std::move(s));
+        top_->push_back(std::move(s));
       return;
     }
     int axis = int(n->ival);
@@ -419,8 +438,8 @@ class Lowering {
       return axis == 1 ? std::vector<const LExpr*>{v(o), k} : std::vector<const LExpr*>{k, v(o)};
     };
     auto body = line(dims[size_t(axis)], at, at);
-    k_.body.push_back(loop(o, b_.i64(0), dims[size_t(1 - axis)], std::move(body), false));
-    k_.body.back().parallel = true;  // lines are scanned independently
+    top_->push_back(loop(o, b_.i64(0), dims[size_t(1 - axis)], std::move(body), false));
+    top_->back().parallel = true;  // lines are scanned independently
   }
 
   void group(const Node* n, int buf) {
@@ -437,7 +456,7 @@ class Lowering {
       LStmt alloc{LStmtKind::AllocTemp};
       alloc.buf = cnt;
       alloc.args = {ng};
-      k_.body.push_back(alloc);
+      top_->push_back(alloc);
     }
     const LExpr* init = op == GroupOp::Min ? identity(ReduceOp::Min, t)
                       : op == GroupOp::Max ? identity(ReduceOp::Max, t) : b_.constant(t, 0, 0);
@@ -465,7 +484,7 @@ class Lowering {
     body_ = saved;
     body.push_back(store(buf, {key}, updated));
     if (counts) body.push_back(store(cnt, {key}, b_.binary(BinaryOp::Add, b_.load(cnt, DType::I64, {key}), b_.i64(1))));
-    k_.body.push_back(loop(k, b_.i64(0), len, std::move(body), false));
+    top_->push_back(loop(k, b_.i64(0), len, std::move(body), false));
     if (!counts) return;
     // Finish: means divide by counts; empty float min/max groups are NaN.
     nest({ng}, [&](std::vector<LStmt>& fin, const std::vector<const LExpr*>& g) {
@@ -486,9 +505,12 @@ class Lowering {
   }
 
   const FusionPlan& plan_;
-  Kernel k_;
+  Kernel owned_;
+  Kernel& k_;
   LoopBuilder& b_;
+  std::vector<LStmt>* top_;   // where a value's scalar work and loops go
   std::vector<LStmt>* body_;  // where element-level checks go
+  std::map<const Node*, BufferKind> forced_kind_;
   std::map<const Node*, int> buf_of_;
   std::map<const Node*, const LExpr*> scalar_memo_;
   std::map<std::pair<const Node*, int>, const LExpr*> index_memo_;
@@ -499,5 +521,17 @@ class Lowering {
 Kernel lower_to_loops(const FusionPlan& plan, const std::vector<InputSig>& inputs, const std::string& name) {
   return Lowering(plan, inputs, name).run();
 }
+
+struct StatementLowering::Impl {
+  FusionPlan plan;
+  Lowering lowering;
+  Impl(FusionPlan p, Kernel& k, std::vector<LStmt>& at) : plan(std::move(p)), lowering(plan, k, at) {}
+};
+
+StatementLowering::StatementLowering(Kernel& k, std::vector<LStmt>& at, const std::vector<const Node*>& roots)
+    : impl_(std::make_unique<Impl>(fuse(roots), k, at)) {}
+StatementLowering::~StatementLowering() = default;
+const LExpr* StatementLowering::scalar(const Node* n) { return impl_->lowering.value(n); }
+int StatementLowering::array(const Node* n, BufferKind kind) { return impl_->lowering.array(n, kind); }
 
 }  // namespace numjit

@@ -1,6 +1,7 @@
 // Lowering: a fusion plan -> one loop-IR kernel.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -17,5 +18,26 @@ namespace numjit {
  *  that need them; no array op survives. */
 Kernel lower_to_loops(const FusionPlan& plan, const std::vector<InputSig>& inputs,
                       const std::string& name);
+
+/** An Input node numbered kVarInput + v reads loop-IR variable v (a kernel's
+ *  scalar local); other Input numbers are buffer ids. */
+constexpr int64_t kVarInput = int64_t(1) << 20;
+
+/** Lowers the array IR of one statement of a `def` kernel into `k`, at the
+ *  end of `at`. Requires: inputs numbered as buffers of `k` or kVarInput + v.
+ *  Guarantees: the same fusion and loops as lower_to_loops. */
+class StatementLowering {
+ public:
+  StatementLowering(Kernel& k, std::vector<LStmt>& at, const std::vector<const Node*>& roots);
+  ~StatementLowering();
+  /** A rank-0 value (its checks and loops are emitted first). */
+  const LExpr* scalar(const Node* n);
+  /** `n` computed into a new buffer of `kind` (Result or Temp); its id. */
+  int array(const Node* n, BufferKind kind);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
 
 }  // namespace numjit

@@ -1,0 +1,605 @@
+// Kernels with loops (see kernel.h): two passes over the body. The first
+// types every local (repeated until no type widens, as Numba unifies);
+// the second emits loop-IR statements, sending each expression through
+// sema, fusion and ir/passes/lower_to_loops.h at its point in the body.
+#include "frontend/kernel.h"
+
+#include <fmt/format.h>
+
+#include <set>
+
+#include "frontend/diagnostics.h"
+#include "ir/passes/lower_to_loops.h"
+
+namespace numjit {
+
+namespace {
+
+bool body_needs_loops(const std::vector<StmtPtr>& body) {
+  for (size_t i = 0; i < body.size(); ++i) {
+    const Stmt& s = *body[i];
+    switch (s.kind) {
+      case StmtKind::For:
+      case StmtKind::While:
+      case StmtKind::If:
+      case StmtKind::Break:
+      case StmtKind::Continue: return true;
+      case StmtKind::Assign:
+        for (auto& t : s.targets)
+          if (t->kind == ExprKind::Subscript) return true;
+        break;
+      case StmtKind::AugAssign:
+        if (s.targets[0]->kind == ExprKind::Subscript) return true;
+        break;
+      default: break;
+    }
+  }
+  return false;
+}
+
+bool is_call(const Expr& e, const char* fn) {
+  return e.kind == ExprKind::Call && e.args[0]->kind == ExprKind::Name && e.args[0]->name == fn;
+}
+
+/** Strong form of a value type (Numba types Python numbers as i64 / f64). */
+Type strong(Type t) {
+  t.weak = false;
+  return t;
+}
+
+class KernelLowerer {
+ public:
+  KernelLowerer(const KernelDef& k, const std::vector<InputSig>& sigs, const std::map<std::string, KernelDef>* kernels,
+                bool boundscheck)
+      : k_(k), def_(*k.def), sigs_(sigs), kernels_(kernels), boundscheck_(boundscheck), K(out_.kernel) {}
+
+  LoopKernel run() {
+    K.name = def_.name;
+    K.exprs = std::make_shared<LoopBuilder>();
+    if (sigs_.size() != def_.params.size())
+      internal_error("lower_kernel", "argument count does not match the parameters");
+    for (size_t i = 0; i < sigs_.size(); ++i) {
+      const InputSig& s = sigs_[i];
+      K.buffers.push_back(Buffer{def_.params[i].name, BufferKind::Input, s.type.dtype, s.type.rank, s.contiguous});
+    }
+    K.num_inputs = int(sigs_.size());
+    find_returns();
+    // Pass 1: types, until no local's type widens.
+    for (int round = 0; round < 16; ++round) {
+      reset_locals();
+      changed_ = false;
+      typing_ = true;
+      std::vector<LStmt> scratch;
+      block(def_.body, scratch, 0);
+      if (!changed_) break;
+    }
+    // Pass 2: statements.
+    typing_ = false;
+    reset_locals();
+    for (auto& [name, l] : locals_)
+      if (l.param && !l.array) {
+        LStmt a{LStmtKind::Assign};
+        a.var = l.var;
+        a.value = K.exprs->cast(K.exprs->load(l.buf, sigs_[size_t(l.buf)].type.dtype, {}), l.type.dtype);
+        K.body.push_back(a);
+      }
+    block(def_.body, K.body, 0);
+    if (!returned_) user_error(k_.src.get(), def_.span, fmt::format("kernel '{}' does not return a value", def_.name));
+    return std::move(out_);
+  }
+
+ private:
+  struct Local {
+    Type type;
+    bool array = false;
+    bool param = false;
+    int var = -1;   // scalars
+    int buf = -1;   // arrays (pass 2; a placeholder in pass 1)
+    bool assigned = false;  // in this pass
+    Span first;
+  };
+
+  [[noreturn]] void error(Span s, const std::string& msg) const { user_error(k_.src.get(), s, msg); }
+
+  void find_returns() {
+    const auto& body = def_.body;
+    for (size_t i = 0; i < body.size(); ++i) {
+      const Stmt& s = *body[i];
+      if (s.kind != StmtKind::Return) continue;
+      if (i + 1 != body.size()) error(s.span, "code after 'return' never runs");
+      if (!s.value) error(s.span, "a kernel must return a value");
+      if (s.value->kind == ExprKind::Name) returned_names_.insert(s.value->name);
+      if (s.value->kind == ExprKind::Tuple)
+        for (auto& a : s.value->args)
+          if (a->kind == ExprKind::Name) returned_names_.insert(a->name);
+    }
+  }
+
+  // Parameters always exist; other locals are re-found each pass, keeping
+  // the types (and variables) of the passes before.
+  void reset_locals() {
+    if (locals_.empty()) {
+      for (size_t i = 0; i < sigs_.size(); ++i) {
+        const Param& p = def_.params[i];
+        Local l;
+        l.param = true;
+        l.first = p.span;
+        Type t = strong(sigs_[i].type);
+        if (p.annotation) t = check_annotation(p, sigs_[i].type);
+        l.type = t;
+        l.array = t.rank > 0;
+        l.buf = int(i);
+        if (!l.array) l.var = new_var(t.dtype, p.name);
+        locals_[p.name] = l;
+      }
+    }
+    for (auto& [name, l] : locals_) l.assigned = l.param;
+    returned_ = false;
+  }
+
+  Type check_annotation(const Param& p, const Type& got) {
+    const Expr& a = *p.annotation;
+    DType t;
+    Type want{DType::F64, -1, false};
+    if (a.kind == ExprKind::Name && dtype_from_name(a.name, t)) want = Type{t, 0, false};
+    if (a.kind == ExprKind::Subscript && a.args[0]->kind == ExprKind::Name && dtype_from_name(a.args[0]->name, t))
+      want = Type{t, int(a.args.size()) - 1, false};
+    if (want.rank < 0 || want.rank > 2)
+      error(a.span, "an annotation is a dtype (f64, i32, bool ...) or an array type such as f64[:] or f64[:, :]");
+    bool ok = want.rank == got.rank && (want.dtype == got.dtype || got.rank == 0);
+    if (!ok)
+      error(p.span, fmt::format("argument '{}' of {}() must be {}, got {}", p.name, def_.name, want.str(), strong(got).str()));
+    return want;
+  }
+
+  int new_var(DType t, const std::string& name) {
+    K.var_types.push_back(t);
+    K.var_names.push_back(fmt::format("{}.{}", name, K.var_names.size()));
+    return int(K.var_types.size()) - 1;
+  }
+
+  // --- expressions -----------------------------------------------------------
+
+  struct Typed {
+    Context ctx;
+    Builder b;
+    Scope scope;
+    explicit Typed(const Source* src) : b(ctx, src) {}
+  };
+
+  std::unique_ptr<Typed> typed_scope() {
+    auto t = std::make_unique<Typed>(k_.src.get());
+    t->scope.kernels = kernels_;
+    for (auto& [name, l] : locals_) {
+      if (!l.assigned) {
+        t->scope.other_names.push_back(name);
+        continue;
+      }
+      InputSig sig;
+      sig.name = name;
+      sig.type = l.type;
+      int64_t index;
+      if (l.array) {
+        index = l.buf;
+        if (l.param) {
+          sig = sigs_[size_t(l.buf)];
+          sig.name = name;
+        }
+      } else {
+        index = kVarInput + l.var;
+      }
+      t->scope.vars[name] = t->b.input(int(index), sig, l.first);
+    }
+    return t;
+  }
+
+  /** The array IR of `e` (a scalar or an array; tuples only where allowed). */
+  SemaValue sema(Typed& t, const Expr& e) { return lower_expr(t.b, t.scope, e); }
+
+  const Node* node(Typed& t, const Expr& e) {
+    SemaValue v = sema(t, e);
+    if (v.kind != SemaValue::Kind::Node) error(e.span, "expected an array or scalar here");
+    return v.node;
+  }
+
+  /** A scalar expression as a loop-IR value, its work emitted into `at`. */
+  const LExpr* scalar(const Expr& e, std::vector<LStmt>& at, DType* type = nullptr) {
+    auto t = typed_scope();
+    const Node* n = node(*t, e);
+    if (n->rank() != 0) error(e.span, fmt::format("expected a scalar here, got {}", n->type.str()));
+    if (type) *type = n->dtype();
+    if (typing_) return nullptr;
+    StatementLowering sl(K, at, {n});
+    return sl.scalar(n);
+  }
+
+  Type type_of(const Expr& e) {
+    auto t = typed_scope();
+    return node(*t, e)->type;
+  }
+
+  // --- locals ----------------------------------------------------------------
+
+  Local& declare(const Expr& target, const Type& t) {
+    auto it = locals_.find(target.name);
+    if (it == locals_.end()) {
+      Local l;
+      l.type = strong(t);
+      l.array = t.rank > 0;
+      l.first = target.span;
+      if (!l.array) l.var = new_var(t.dtype, target.name);
+      else l.buf = placeholder_--;
+      it = locals_.emplace(target.name, l).first;
+      changed_ = true;
+    }
+    Local& l = it->second;
+    bool array = t.rank > 0;
+    if (array != l.array || (array && (t.rank != l.type.rank || t.dtype != l.type.dtype)))
+      error(target.span, fmt::format("'{}' changes type from {} to {}; a local keeps one type (first assigned at line {})",
+                                     target.name, l.type.str(), strong(t).str(), l.first.line));
+    if (!array) {
+      DType d = l.type.dtype == t.dtype ? t.dtype : promote_dtypes(l.type.dtype, t.dtype);
+      if (d != l.type.dtype) {
+        if (l.param) error(target.span, fmt::format("'{}' is a parameter of type {}; it cannot hold a {}", target.name,
+                                                    l.type.str(), strong(t).str()));
+        l.type.dtype = d;
+        K.var_types[size_t(l.var)] = d;
+        changed_ = true;
+      }
+    }
+    return l;
+  }
+
+  // --- statements ------------------------------------------------------------
+
+  void block(const std::vector<StmtPtr>& body, std::vector<LStmt>& at, int depth) {
+    for (auto& s : body) stmt(*s, at, depth);
+  }
+
+  void stmt(const Stmt& s, std::vector<LStmt>& at, int depth) {
+    switch (s.kind) {
+      case StmtKind::Pass: return;
+      case StmtKind::Assign: return assign(s, at, depth);
+      case StmtKind::AugAssign: return aug_assign(s, at, depth);
+      case StmtKind::For: return for_loop(s, at, depth);
+      case StmtKind::While: {
+        // while c: body  is  while true: (c's work); if not c: break; body
+        // so that c is computed afresh each time round.
+        LStmt w{LStmtKind::While};
+        DType t;
+        const LExpr* c = truth(scalar(*s.value, w.body, &t), t, s.value->span);
+        if (!typing_) {
+          w.value = K.exprs->constant(DType::Bool, 0, 1);
+          LStmt exit{LStmtKind::If};
+          exit.value = K.exprs->unary(UnaryOp::Not, c);
+          exit.body.push_back(LStmt{LStmtKind::Break});
+          w.body.push_back(std::move(exit));
+        }
+        ++loop_depth_;
+        block(s.body, w.body, depth + 1);
+        --loop_depth_;
+        at.push_back(std::move(w));
+        return;
+      }
+      case StmtKind::If: {
+        LStmt i{LStmtKind::If};
+        DType t;
+        i.value = truth(scalar(*s.value, at, &t), t, s.value->span);
+        block(s.body, i.body, depth + 1);
+        block(s.orelse, i.orelse, depth + 1);
+        at.push_back(std::move(i));
+        return;
+      }
+      case StmtKind::Break:
+      case StmtKind::Continue:
+        if (loop_depth_ == 0) error(s.span, fmt::format("'{}' outside a loop", s.kind == StmtKind::Break ? "break" : "continue"));
+        at.push_back(LStmt{s.kind == StmtKind::Break ? LStmtKind::Break : LStmtKind::Continue});
+        return;
+      case StmtKind::Return: return ret(s, at, depth);
+      case StmtKind::Expr:
+        if (is_call(*s.value, "print")) error(s.span, "print() inside kernels is not supported; return the values instead");
+        scalar_or_array_for_effect(*s.value);
+        return;
+      case StmtKind::Def: error(s.span, "kernels cannot be defined inside kernels");
+    }
+  }
+
+  // An expression statement computes nothing anyone sees; type-check it.
+  void scalar_or_array_for_effect(const Expr& e) {
+    auto t = typed_scope();
+    sema(*t, e);
+  }
+
+  const LExpr* truth(const LExpr* v, DType t, Span span) {
+    if (typing_) return nullptr;
+    (void)span;
+    return K.exprs->cast(v, DType::Bool);
+  }
+
+  void assign(const Stmt& s, std::vector<LStmt>& at, int depth, bool checked = false) {
+    for (auto& t : s.targets)
+      if (t->kind == ExprKind::Tuple) error(t->span, "tuple assignment inside kernels is not supported; assign one name at a time");
+    const Expr& first = *s.targets[0];
+    if (first.kind == ExprKind::Subscript) {
+      for (auto& t : s.targets) element_store(*t, *s.value, at);
+      return;
+    }
+    Type vt = type_of(*s.value);
+    for (auto& t : s.targets) {
+      if (t->kind == ExprKind::Subscript) {
+        element_store(*t, *s.value, at);
+        continue;
+      }
+      if (t->kind != ExprKind::Name) error(t->span, "cannot assign to this");
+      if (!checked) check_prange_write(*t, s, false);
+      Local& l = declare(*t, vt);
+      if (l.array) {
+        array_local(*t, l, *s.value, at, depth);
+      } else {
+        const LExpr* v = scalar(*s.value, at);
+        l.assigned = true;
+        if (!typing_) {
+          LStmt a{LStmtKind::Assign};
+          a.var = l.var;
+          a.value = K.exprs->cast(v, l.type.dtype);
+          at.push_back(a);
+        }
+      }
+    }
+  }
+
+  void array_local(const Expr& target, Local& l, const Expr& value, std::vector<LStmt>& at, int depth) {
+    if (l.param) error(target.span, fmt::format("'{}' is a parameter; assign its elements ({}[i] = ...) instead", target.name, target.name));
+    if (depth > 0 || l.assigned)
+      error(target.span, fmt::format("array '{}' must be assigned once, at the top level of the kernel", target.name));
+    l.assigned = true;
+    if (typing_) return;
+    auto t = typed_scope();
+    const Node* n = node(*t, value);
+    // A name of another array is that array (NumPy aliasing), not a copy.
+    if (n->kind == ArrayOp::Input && n->ival < kVarInput) {
+      l.buf = int(n->ival);
+      return;
+    }
+    StatementLowering sl(K, at, {n});
+    l.buf = sl.array(n, returned_names_.count(target.name) ? BufferKind::Result : BufferKind::Temp);
+    l.type = strong(n->type);
+  }
+
+  void aug_assign(const Stmt& s, std::vector<LStmt>& at, int depth) {
+    // x op= e is x = x op e; for x[i] op= e the element is read, then written.
+    const Expr& target = *s.targets[0];
+    Expr bin(ExprKind::Binary, s.span);
+    bin.binop = s.aug_op;
+    bin.args.push_back(clone(target));
+    bin.args.push_back(clone(*s.value));
+    if (target.kind == ExprKind::Name) {
+      check_prange_write(target, s, true);
+      auto it = locals_.find(target.name);
+      if (it == locals_.end() || !it->second.assigned)
+        error(target.span, fmt::format("'{}' is used before it is assigned", target.name));
+      if (it->second.array) error(target.span, "in-place array arithmetic (x += y on arrays) is not supported in kernels; "
+                                                "update the elements in a loop");
+      Stmt a(StmtKind::Assign, s.span);
+      a.targets.push_back(clone(target));
+      a.value = std::make_unique<Expr>(std::move(bin));
+      return assign(a, at, depth, true);
+    }
+    element_store(target, bin, at);
+  }
+
+  static ExprPtr clone(const Expr& e) {
+    auto c = std::make_unique<Expr>(e.kind, e.span);
+    c->ival = e.ival;
+    c->fval = e.fval;
+    c->name = e.name;
+    c->binop = e.binop;
+    c->unop = e.unop;
+    c->boolop = e.boolop;
+    c->cmp_ops = e.cmp_ops;
+    for (auto& a : e.args) c->args.push_back(a ? clone(*a) : nullptr);
+    for (auto& k : e.keywords) c->keywords.push_back(Keyword{k.name, k.name_span, clone(*k.value)});
+    return c;
+  }
+
+  // x[i] = v and X[i, j] = v: negative indices wrap, others are checked.
+  void element_store(const Expr& target, const Expr& value, std::vector<LStmt>& at) {
+    const Expr& base = *target.args[0];
+    if (base.kind != ExprKind::Name) error(base.span, "only elements of named arrays can be assigned");
+    auto it = locals_.find(base.name);
+    if (it == locals_.end() || !it->second.assigned)
+      error(base.span, fmt::format("unknown array '{}'", base.name));
+    Local& l = it->second;
+    if (!l.array) error(base.span, fmt::format("'{}' is a scalar, not an array", base.name));
+    size_t nidx = target.args.size() - 1;
+    for (size_t k = 1; k < target.args.size(); ++k)
+      if (target.args[k]->kind == ExprKind::Slice)
+        error(target.args[k]->span, "slice assignment is not supported in kernels yet; assign the elements in a loop");
+    if (int(nidx) != l.type.rank)
+      error(target.span, fmt::format("'{}' has rank {}: give {} index{} to assign one element", base.name, l.type.rank,
+                                     l.type.rank, l.type.rank == 1 ? "" : "es"));
+    const LExpr* v = scalar(value, at);
+    std::vector<const LExpr*> idx;
+    for (size_t k = 1; k < target.args.size(); ++k) {
+      DType t;
+      const LExpr* i = scalar(*target.args[k], at, &t);
+      if (!is_int(t)) error(target.args[k]->span, fmt::format("an index must be an integer, got {}", dtype_name(t)));
+      if (!typing_) idx.push_back(checked_index(K.exprs->cast(i, DType::I64), l.buf, int(k - 1), at));
+    }
+    if (typing_) return;
+    LStmt st{LStmtKind::Store};
+    st.buf = l.buf;
+    st.args = std::move(idx);
+    st.value = K.exprs->cast(v, l.type.dtype);
+    at.push_back(st);
+  }
+
+  const LExpr* checked_index(const LExpr* raw, int buf, int axis, std::vector<LStmt>& at) {
+    LoopBuilder& b = *K.exprs;
+    const LExpr* len = b.dim(buf, axis);
+    if (boundscheck_) {
+      LStmt c{LStmtKind::Check};
+      c.value = b.binary(BinaryOp::BitAnd, b.binary(BinaryOp::Ge, raw, b.unary(UnaryOp::Neg, len)),
+                         b.binary(BinaryOp::Lt, raw, len));
+      c.check = CheckKind::Index;
+      c.args = {raw, b.i64(axis), len};
+      at.push_back(c);
+    }
+    return b.select(b.binary(BinaryOp::Lt, raw, b.i64(0)), b.binary(BinaryOp::Add, raw, len), raw);
+  }
+
+  void for_loop(const Stmt& s, std::vector<LStmt>& at, int depth) {
+    const Expr& it = *s.value;
+    bool par = is_call(it, "prange");
+    if (!par && !is_call(it, "range")) error(it.span, "a kernel's for loop runs over range(...) or prange(...)");
+    if (!it.keywords.empty()) error(it.keywords[0].name_span, "range() takes no keyword arguments");
+    size_t n = it.args.size() - 1;
+    if (n < 1 || n > 3) error(it.span, fmt::format("range() takes 1 to 3 arguments, got {}", n));
+    const Expr& target = *s.targets[0];
+    if (target.kind != ExprKind::Name) error(target.span, "the loop variable must be a name");
+    std::vector<const LExpr*> bounds;
+    for (size_t k = 1; k <= n; ++k) {
+      DType t;
+      const LExpr* v = scalar(*it.args[k], at, &t);
+      if (!is_int(t) && t != DType::Bool)
+        error(it.args[k]->span, fmt::format("range() takes integers, got {}", dtype_name(t)));
+      bounds.push_back(typing_ ? nullptr : K.exprs->cast(v, DType::I64));
+    }
+    Local& l = declare(target, Type{DType::I64, 0, false});
+    if (l.type.dtype != DType::I64) error(target.span, fmt::format("loop variable '{}' must stay an integer", target.name));
+    l.assigned = true;
+    LStmt f{LStmtKind::For};
+    f.var = l.var;
+    if (!typing_) {
+      f.lo = n == 1 ? K.exprs->i64(0) : bounds[0];
+      f.hi = n == 1 ? bounds[0] : bounds[1];
+      if (n == 3) {
+        f.step = bounds[2];
+        if (f.step->kind == LExprKind::Const && f.step->ival == 0) error(it.args[3]->span, "range() arg 3 must not be zero");
+        if (f.step->kind != LExprKind::Const) {
+          LStmt c{LStmtKind::Check};
+          c.value = K.exprs->binary(BinaryOp::Ne, f.step, K.exprs->i64(0));
+          c.message = "range() arg 3 must not be zero";
+          at.push_back(c);
+        }
+      }
+    }
+    std::set<std::string> outer;
+    for (auto& [name, loc] : locals_)
+      if (loc.assigned && !loc.array && name != target.name) outer.insert(name);
+    if (par) prange_.push_back(Prange{outer, {}});
+    ++loop_depth_;
+    block(s.body, f.body, depth + 1);
+    --loop_depth_;
+    if (par) prange_.pop_back();
+    at.push_back(std::move(f));
+  }
+
+  // In a prange body an outer scalar may only be reduced: v += e, v -= e,
+  // v *= e, v /= e, v = min(v, e), v = max(v, e), one kind per variable.
+  void check_prange_write(const Expr& target, const Stmt& s, bool augmented) {
+    for (auto& p : prange_) {
+      if (!p.outer.count(target.name)) continue;
+      std::string kind;
+      if (augmented) {
+        static const char* ops[] = {"+=", "-=", "*=", "/=", "//=", "%=", "**=", "&=", "|=", "^="};
+        kind = ops[int(s.aug_op)];
+        if (kind != "+=" && kind != "-=" && kind != "*=" && kind != "/=") kind.clear();
+      } else if (s.value->kind == ExprKind::Call && s.value->args[0]->kind == ExprKind::Name &&
+                 (s.value->args[0]->name == "min" || s.value->args[0]->name == "max") && s.value->args.size() == 3 &&
+                 ((s.value->args[1]->kind == ExprKind::Name && s.value->args[1]->name == target.name) ||
+                  (s.value->args[2]->kind == ExprKind::Name && s.value->args[2]->name == target.name))) {
+        kind = s.value->args[0]->name;
+      }
+      if (kind.empty())
+        error(target.span, fmt::format("'{}' is assigned inside a prange loop but lives outside it: iterations run in "
+                                       "parallel, so only reductions (+=, -=, *=, /=, {} = min({}, ...), {} = max({}, ...)) "
+                                       "may update it", target.name, target.name, target.name, target.name, target.name));
+      bool add_like = kind == "+=" || kind == "-=";
+      bool mul_like = kind == "*=" || kind == "/=";
+      std::string family = add_like ? "+=" : mul_like ? "*=" : kind;
+      auto seen = p.kinds.find(target.name);
+      if (seen != p.kinds.end() && seen->second != family)
+        error(target.span, fmt::format("'{}' is reduced two ways in one prange loop ({} and {}); use one kind of update",
+                                       target.name, seen->second, kind));
+      p.kinds[target.name] = family;
+    }
+  }
+
+  void ret(const Stmt& s, std::vector<LStmt>& at, int depth) {
+    if (depth > 0) error(s.span, "return inside a loop or branch is not supported yet; return at the end of the kernel");
+    returned_ = true;
+    std::vector<const Expr*> values;
+    if (s.value->kind == ExprKind::Tuple) {
+      for (auto& a : s.value->args) values.push_back(a.get());
+      out_.returns_tuple = true;
+    } else {
+      values.push_back(s.value.get());
+    }
+    if (typing_) {
+      for (auto* v : values) type_of(*v);
+      return;
+    }
+    out_.results.clear();
+    K.results.clear();
+    for (auto* v : values) {
+      if (v->kind == ExprKind::Name) {
+        auto it = locals_.find(v->name);
+        if (it != locals_.end() && it->second.array && !it->second.param &&
+            K.buffers[size_t(it->second.buf)].kind == BufferKind::Result &&
+            std::find(K.results.begin(), K.results.end(), it->second.buf) == K.results.end()) {
+          K.results.push_back(it->second.buf);
+          out_.results.push_back(it->second.type);
+          continue;
+        }
+      }
+      auto t = typed_scope();
+      const Node* n = node(*t, *v);
+      StatementLowering sl(K, at, {n});
+      K.results.push_back(sl.array(n, BufferKind::Result));
+      out_.results.push_back(strong(n->type));
+    }
+    if (def_.returns && !out_.returns_tuple) {
+      Type got = out_.results[0];
+      const Expr& a = *def_.returns;
+      DType d;
+      Type want{DType::F64, -1, false};
+      if (a.kind == ExprKind::Name && dtype_from_name(a.name, d)) want = Type{d, 0, false};
+      if (a.kind == ExprKind::Subscript && a.args[0]->kind == ExprKind::Name && dtype_from_name(a.args[0]->name, d))
+        want = Type{d, int(a.args.size()) - 1, false};
+      if (want.rank != got.rank || want.dtype != got.dtype)
+        error(a.span, fmt::format("{}() is declared to return {} but returns {}", def_.name,
+                                  want.rank < 0 ? "?" : want.str(), got.str()));
+    }
+  }
+
+  struct Prange {
+    std::set<std::string> outer;
+    std::map<std::string, std::string> kinds;
+  };
+
+  const KernelDef& k_;
+  const Stmt& def_;
+  const std::vector<InputSig>& sigs_;
+  const std::map<std::string, KernelDef>* kernels_;
+  bool boundscheck_;
+  LoopKernel out_;
+  Kernel& K;
+  std::map<std::string, Local> locals_;
+  std::set<std::string> returned_names_;
+  std::vector<Prange> prange_;
+  bool typing_ = false, changed_ = false, returned_ = false;
+  int loop_depth_ = 0;
+  int placeholder_ = int(kVarInput) - 1;  // pass-1 stand-ins for array locals
+};
+
+}  // namespace
+
+bool kernel_needs_loops(const Stmt& def) { return body_needs_loops(def.body); }
+
+LoopKernel lower_kernel(const KernelDef& k, const std::vector<InputSig>& sigs,
+                        const std::map<std::string, KernelDef>* kernels, bool boundscheck) {
+  return KernelLowerer(k, sigs, kernels, boundscheck).run();
+}
+
+}  // namespace numjit
