@@ -795,7 +795,7 @@ class Emitter {
     B.CreateBr(latch);
     B.SetInsertPoint(latch);
     LValue* i2 = B.CreateLoad(B.getInt64Ty(), count_slot);
-    B.CreateStore(B.CreateAdd(i2, step, "", true, true), count_slot);
+    B.CreateStore(B.CreateAdd(i2, step, "", false, true), count_slot);  // nsw only: steps may be negative
     B.CreateBr(head);
     B.SetInsertPoint(done);
   }

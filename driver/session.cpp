@@ -337,6 +337,12 @@ class Session {
   /** Evaluates expression `e` of `src` over `vars`. */
   std::vector<Value> evaluate(std::shared_ptr<const Source> src, const Expr& e, const std::map<std::string, Value>& vars,
                               bool allow_tuple) {
+    // A bare name is the value itself, not a copy: `y = x` and `f(x)` see
+    // the same array, as in Python.
+    if (e.kind == ExprKind::Name) {
+      auto it = vars.find(e.name);
+      if (it != vars.end()) return {it->second};
+    }
     if (const KernelDef* k = loop_kernel_call(e)) {
       auto vals = call_loop_kernel(src, e, *k, vars);
       if (vals.size() != 1 && !allow_tuple) user_error(src.get(), e.span, "expected one value, got a tuple");

@@ -318,7 +318,7 @@ class KernelLowerer {
 
   void assign(const Stmt& s, std::vector<LStmt>& at, int depth, bool checked = false) {
     for (auto& t : s.targets)
-      if (t->kind == ExprKind::Tuple) error(t->span, "tuple assignment inside kernels is not supported; assign one name at a time");
+      if (t->kind == ExprKind::Tuple) return unpack(s, *t, at);
     const Expr& first = *s.targets[0];
     if (first.kind == ExprKind::Subscript) {
       for (auto& t : s.targets) element_store(*t, *s.value, at);
@@ -345,6 +345,46 @@ class KernelLowerer {
           at.push_back(a);
         }
       }
+    }
+  }
+
+  // n, m = X.shape  and  a, b = b, a + b: scalars only.
+  void unpack(const Stmt& s, const Expr& target, std::vector<LStmt>& at) {
+    if (s.targets.size() != 1) error(s.span, "chained assignment with a tuple is not supported in kernels");
+    auto t = typed_scope();
+    SemaValue v = sema(*t, *s.value);
+    if (v.kind != SemaValue::Kind::Tuple || v.items.size() != target.args.size())
+      error(s.value->span, fmt::format("cannot unpack this into {} names", target.args.size()));
+    // All values are computed before any name is bound (Python's order).
+    std::vector<const LExpr*> vals;
+    for (size_t i = 0; i < v.items.size(); ++i) {
+      const Node* n = v.items[i];
+      if (n->rank() != 0) error(target.args[i]->span, "only scalars can be unpacked inside kernels");
+      if (target.args[i]->kind != ExprKind::Name) error(target.args[i]->span, "cannot assign to this");
+      if (!typing_) {
+        StatementLowering sl(K, at, {n});
+        const LExpr* e = sl.scalar(n);
+        if (e->kind != LExprKind::Const) {  // pin the value before any target changes
+          int tmp = new_var(e->dtype, "tmp");
+          LStmt a{LStmtKind::Assign};
+          a.var = tmp;
+          a.value = e;
+          at.push_back(a);
+          e = K.exprs->var(tmp, e->dtype);
+        }
+        vals.push_back(e);
+      }
+    }
+    for (size_t i = 0; i < v.items.size(); ++i) {
+      const Expr& name = *target.args[i];
+      check_prange_write(name, s, false);
+      Local& l = declare(name, v.items[i]->type);
+      l.assigned = true;
+      if (typing_) continue;
+      LStmt a{LStmtKind::Assign};
+      a.var = l.var;
+      a.value = K.exprs->cast(vals[i], l.type.dtype);
+      at.push_back(a);
     }
   }
 

@@ -1,0 +1,222 @@
+// def kernels: straight-line kernels inlined into array IR, and kernels with
+// loops compiled per signature; their semantics and their error paths.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <sstream>
+
+#include "numjit/numjit.hpp"
+
+using namespace numjit;
+
+namespace {
+
+std::string run(Jit& jit, const std::string& src) {
+  std::ostringstream out;
+  jit.set_output(&out);
+  jit.run(src, "k.nj");
+  return out.str();
+}
+
+std::string error_of(const std::string& src) {
+  Jit jit;
+  try {
+    run(jit, src);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+}  // namespace
+
+TEST_SUITE("kernels") {
+
+TEST_CASE("EWMA as a loop kernel matches the recurrence computed in C++") {
+  Jit jit;
+  run(jit, R"(
+def ewma(x: f64[:], alpha: f64) -> f64[:]:
+    out = empty_like(x)
+    out[0] = x[0]
+    for i in range(1, len(x)):
+        out[i] = alpha * x[i] + (1 - alpha) * out[i - 1]
+    return out
+x = random(1001, seed=3)
+y = ewma(x, 0.1)
+)");
+  auto x = jit.get("x").array().to_vector<double>();
+  auto y = jit.get("y").array().to_vector<double>();
+  REQUIRE(y.size() == x.size());
+  double prev = x[0];
+  CHECK(y[0] == prev);
+  for (size_t i = 1; i < x.size(); ++i) {
+    prev = 0.1 * x[i] + (1 - 0.1) * prev;
+    CHECK(y[i] == prev);
+  }
+}
+
+TEST_CASE("straight-line kernels are inlined and fuse: drawdown, filtered group sum, tuples") {
+  Jit jit;
+  std::string out = run(jit, R"(
+def drawdown(e):
+    peak = cummax(e)
+    return (peak - e) / peak
+def filtered_value(p, q, sym):
+    return group_sum(sym, where(p > 100, p * q, 0.0), 4)
+def both(x):
+    return min(x), max(x)
+e = arange(1, 6) * 1.0
+print(drawdown(where(arange(5) == 2, 1.0, e)))
+print(filtered_value(arange(8) * 30.0, ones(8), arange(8) % 4))
+lo, hi = both(e)
+print(lo, hi)
+)");
+  CHECK(out == "[0.  0.  0.5 0.  0. ]\n[120. 150. 180. 210.]\n1.0 5.0\n");
+}
+
+TEST_CASE("loops, branches, break and continue") {
+  Jit jit;
+  std::string out = run(jit, R"(
+def count_pos(x):
+    n = 0
+    i = 0
+    while i < len(x):
+        if x[i] > 0:
+            n += 1
+        elif x[i] == 0:
+            i += 1
+            continue
+        i += 1
+    return n
+def first_over(x, t):
+    k = -1
+    for i in range(len(x)):
+        if x[i] > t:
+            k = i
+            break
+    return k
+def down(x):
+    s = 10
+    s /= 2
+    for i in range(len(x) - 1, -1, -1):
+        s += x[i]
+    return s
+print(count_pos(arange(7) - 3), first_over(arange(10), 6), first_over(arange(3), 6), down(arange(4)))
+)");
+  CHECK(out == "3 7 -1 11.0\n");
+}
+
+TEST_CASE("locals take the promotion of everything assigned to them, as in Numba") {
+  Jit jit;
+  run(jit, R"(
+def total(x):
+    acc = 0
+    for i in range(len(x)):
+        acc += x[i]
+    return acc
+a = total(arange(5))
+b = total(arange(5) * 0.5)
+)");
+  CHECK(jit.get("a").dtype() == DType::I64);
+  CHECK(jit.get("a").scalar<int64_t>() == 10);
+  CHECK(jit.get("b").dtype() == DType::F64);
+  CHECK(jit.get("b").scalar<double>() == 5.0);
+}
+
+TEST_CASE("prange reductions give the serial answer; 2-D element writes; writes reach the caller") {
+  Jit jit;
+  std::string out = run(jit, R"(
+def rowsums(X):
+    n, m = X.shape
+    out = zeros(n)
+    for i in prange(n):
+        s = 0.0
+        for j in range(m):
+            s += X[i, j]
+        out[i] = s
+    return out
+def total(x):
+    t = 0.0
+    lo = x[0]
+    for i in prange(len(x)):
+        t += x[i]
+        lo = min(lo, x[i])
+    return t, lo
+def scale(v, k):
+    for i in range(len(v)):
+        v[i] = v[i] * k
+    return len(v)
+X = arange(6).reshape(2, 3) * 1.0
+print(rowsums(X))
+s, lo = total(arange(10) * 1.0 - 3)
+print(s, lo)
+y = arange(3) * 1.0 + 1
+n = scale(y, 10)
+print(y, n)
+)");
+  CHECK(out == "[ 3. 12.]\n15.0 -3.0\n[10. 20. 30.] 3\n");
+}
+
+TEST_CASE("kernels are specialised per signature and recompiled after a redefinition") {
+  Jit jit;
+  std::string out = run(jit, R"(
+def twice(x):
+    out = empty_like(x)
+    for i in range(len(x)):
+        out[i] = x[i] * 2
+    return out
+print(twice(arange(3)), twice(arange(3) * 0.5))
+def twice(x):
+    out = empty_like(x)
+    for i in range(len(x)):
+        out[i] = x[i] * 3
+    return out
+print(twice(arange(3)))
+)");
+  CHECK(out == "[0 2 4] [0. 1. 2.]\n[0 3 6]\n");
+}
+
+TEST_CASE("negative indices wrap; out-of-bounds accesses are errors naming index and size") {
+  Jit jit;
+  CHECK(run(jit, "def last(x):\n    return x[-1]\nprint(last(arange(4)))\n") == "3\n");
+  CHECK(error_of("def f(x):\n    out = zeros(3)\n    for i in range(5):\n        out[i] = x[i]\n    return out\nf(arange(3))\n")
+            .find("index 3 is out of bounds for axis 0 with size 3") != std::string::npos);
+  CHECK(error_of("def f(x):\n    s = 0\n    for i in range(len(x) + 1):\n        s += x[i]\n    return s\nf(arange(3))\n")
+            .find("index 3 is out of bounds for axis 0 with size 3") != std::string::npos);
+}
+
+TEST_CASE("kernel error paths") {
+  CHECK(error_of("def f(x: f64[:]):\n    return x * 2\nf(arange(3))\n")
+            .find("argument 'x' of f() must be f64[:], got i64[:]") != std::string::npos);
+  CHECK(error_of("def f(x: f64[:]):\n    for i in range(3):\n        x[i] = 0\n    return x\nf(arange(3))\n")
+            .find("argument 'x' of f() must be f64[:], got i64[:]") != std::string::npos);
+  CHECK(error_of("def f(x):\n    y = x\n    y = sum(x)\n    return y\nf(arange(3))\n")
+            .find("'y' changes type from i64[:] to i64") != std::string::npos);
+  CHECK(error_of("def f(x):\n    t = 0\n    for i in range(len(x)):\n        t = x[i]\n    t = zeros(3)\n    return t\nf(arange(3))\n")
+            .find("'t' changes type") != std::string::npos);
+  CHECK(error_of("def g(x):\n    t = 0\n    for i in prange(len(x)):\n        t = x[i]\n    return t\ng(arange(3))\n")
+            .find("'t' is assigned inside a prange loop but lives outside it") != std::string::npos);
+  CHECK(error_of("def g(x):\n    t = 1\n    for i in prange(len(x)):\n        t += x[i]\n        t *= 2\n    return t\ng(arange(3))\n")
+            .find("reduced two ways") != std::string::npos);
+  CHECK(error_of("def f(x):\n    return f(x)\nf(1)\n").find("recursion is not supported") != std::string::npos);
+  CHECK(error_of("def f(x):\n    for i in range(3):\n        x[i] = 1\n    return x\ny = 1 + f(zeros(3))\n")
+            .find("call it in a statement of its own") != std::string::npos);
+  CHECK(error_of("def f(x):\n    for i in range(0, 3, 0):\n        x[i] = 1\n    return x\nf(zeros(3))\n")
+            .find("range() arg 3 must not be zero") != std::string::npos);
+  CHECK(error_of("def f(x):\n    for i in range(3):\n        x[i] = 1\nf(zeros(3))\n").find("does not return a value") !=
+        std::string::npos);
+  CHECK(error_of("def f(x):\n    break\n    return x\nf(1)\n").find("'break' outside loop") != std::string::npos);
+  CHECK(error_of("def f(x):\n    return x\nf(1, 2)\n").find("f() takes 1 argument but 2 were given") != std::string::npos);
+  CHECK(error_of("def sum(x):\n    return x\n").find("is a builtin function") != std::string::npos);
+}
+
+TEST_CASE("kernels are callable through eval") {
+  Jit jit;
+  run(jit, "def ewma(x, a):\n    out = empty_like(x)\n    out[0] = x[0]\n    for i in range(1, len(x)):\n"
+           "        out[i] = a * x[i] + (1 - a) * out[i - 1]\n    return out\n");
+  std::vector<double> x = {1, 2, 3};
+  Value y = jit.eval("ewma(x, 0.5)", {{"x", x}});
+  CHECK(y.array().to_vector<double>() == std::vector<double>{1, 1.5, 2.25});
+}
+
+}  // TEST_SUITE
