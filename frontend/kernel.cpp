@@ -37,6 +37,15 @@ bool body_needs_loops(const std::vector<StmtPtr>& body) {
   return false;
 }
 
+/** Whether `body` has a break (outside any loop of its own) or a return. */
+bool jumps_out(const std::vector<StmtPtr>& body) {
+  for (auto& s : body) {
+    if (s->kind == StmtKind::Break || s->kind == StmtKind::Return) return true;
+    if (s->kind == StmtKind::If && (jumps_out(s->body) || jumps_out(s->orelse))) return true;
+  }
+  return false;
+}
+
 bool is_call(const Expr& e, const char* fn) {
   return e.kind == ExprKind::Call && e.args[0]->kind == ExprKind::Name && e.args[0]->name == fn;
 }
@@ -531,7 +540,13 @@ class KernelLowerer {
     ++loop_depth_;
     block(s.body, f.body, depth + 1);
     --loop_depth_;
-    if (par) prange_.pop_back();
+    if (par) {
+      // Iterations that share no scalar run on the thread pool (each task
+      // has private copies of the locals). Loops with reductions, or that
+      // break out, run in order, which gives the same bits at any thread count.
+      f.parallel = prange_.back().kinds.empty() && !jumps_out(s.body) && prange_.size() == 1;
+      prange_.pop_back();
+    }
     at.push_back(std::move(f));
   }
 
