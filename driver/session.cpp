@@ -75,6 +75,7 @@ struct Program {
   std::vector<const Node*> roots;
   std::vector<std::string> names;
   std::string constants;  // weak scalars folded in as constants (part of the cache key)
+  bool tuple = false;     // the expression is a tuple (x.shape, (a, b)), even of one value
   Span span;
 
   explicit Program(std::shared_ptr<const Source> s) : src(std::move(s)), b(ctx, src.get()) {}
@@ -151,6 +152,7 @@ class Session {
     if (v.kind == SemaValue::Kind::Tuple) {
       if (!allow_tuple) user_error(p->src.get(), e.span, "expected an array or scalar, got a tuple");
       p->roots = v.items;
+      p->tuple = true;
     } else {
       p->roots = {v.node};
     }
@@ -337,6 +339,7 @@ class Session {
   /** Evaluates expression `e` of `src` over `vars`. */
   std::vector<Value> evaluate(std::shared_ptr<const Source> src, const Expr& e, const std::map<std::string, Value>& vars,
                               bool allow_tuple) {
+    last_tuple_ = false;
     // A bare name is the value itself, not a copy: `y = x` and `f(x)` see
     // the same array, as in Python.
     if (e.kind == ExprKind::Name) {
@@ -346,11 +349,13 @@ class Session {
     if (const KernelDef* k = loop_kernel_call(e)) {
       auto vals = call_loop_kernel(src, e, *k, vars);
       if (vals.size() != 1 && !allow_tuple) user_error(src.get(), e.span, "expected one value, got a tuple");
+      last_tuple_ = vals.size() != 1;
       return vals;
     }
     auto p = build(src, e, vars, allow_tuple);
     std::string key = calls_load(e) ? "" : cache_key(expr_text(*src, e.span), *p);
     auto c = compile(*p, key);
+    last_tuple_ = p->tuple;
     return call(*c, p->roots, p->inputs, src.get(), e.span);
   }
 
@@ -445,11 +450,7 @@ class Session {
           return;
         }
         auto vals = evaluate(src, e, vars_, true);
-        if (echo) {
-          std::string line;
-          for (size_t i = 0; i < vals.size(); ++i) line += (i ? ", " : "") + format_value(vals[i]);
-          *out_ << (vals.size() > 1 ? "(" + line + ")" : line) << "\n";
-        }
+        if (echo) *out_ << show(vals) << "\n";
         return;
       }
       case StmtKind::Assign: return assign(src, s, emit);
@@ -555,15 +556,17 @@ class Session {
         continue;
       }
       auto vals = evaluate(src, a, vars_, true);
-      if (vals.size() == 1) {
-        line += format_value(vals[0]);
-      } else {
-        line += "(";
-        for (size_t k = 0; k < vals.size(); ++k) line += (k ? ", " : "") + format_value(vals[k]);
-        line += vals.size() == 1 ? ",)" : ")";
-      }
+      line += show(vals);
     }
     *out_ << line << "\n";
+  }
+
+  /** Python's text of the value(s) the last evaluate() gave: (5,) for a 1-tuple. */
+  std::string show(const std::vector<Value>& vals) const {
+    if (!last_tuple_ && vals.size() == 1) return format_value(vals[0]);
+    std::string line = "(";
+    for (size_t k = 0; k < vals.size(); ++k) line += (k ? ", " : "") + format_value(vals[k]);
+    return line + (vals.size() == 1 ? ",)" : ")");
   }
 
   void save(const std::shared_ptr<const Source>& src, const Expr& call) {
@@ -654,7 +657,8 @@ class Session {
   std::map<std::string, KernelDef> kernels_;
   uint64_t kernels_version_ = 0;       // part of cache keys: a redefinition recompiles
   std::shared_ptr<Module> module_;     // the module being run (kernels keep theirs)
-  std::pair<Stage, std::string*>* emit_ = nullptr;  // a loop kernel's stage is printed when it is called
+  std::pair<Stage, std::string*>* emit_ = nullptr;
+  bool last_tuple_ = false;  // whether the last evaluate() gave a tuple  // a loop kernel's stage is printed when it is called
   std::ostream* out_ = &std::cout;
 };
 
