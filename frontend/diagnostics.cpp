@@ -32,20 +32,35 @@ size_t edit_distance(std::string_view a, std::string_view b) {
 std::string render_diagnostic(const Source* src, const Span& span, std::string_view message) {
   if (!src || !span.valid()) return fmt::format("error: {}", message);
   std::string_view line = src->line_text(span.line);
+  size_t caret = size_t(span.col - 1);
+  size_t span_len = std::max<size_t>(1, span.end - span.begin);
+  // A very long line is shown as a window around the caret.
+  constexpr size_t kWidth = 120;
+  std::string_view prefix, suffix;
+  if (line.size() > kWidth) {
+    size_t start = caret > kWidth / 3 ? caret - kWidth / 3 : 0;
+    while (start > 0 && is_utf8_continuation(line[start])) --start;
+    size_t len = std::min(kWidth, line.size() - start);
+    if (start > 0) prefix = "...";
+    if (start + len < line.size()) suffix = "...";
+    line = line.substr(start, len);
+    caret = caret - start + prefix.size();
+    span_len = std::min(span_len, line.size() + prefix.size() - caret);
+  }
+  std::string shown = std::string(prefix) + std::string(line) + std::string(suffix);
   std::string out = fmt::format("{}:{}:{}: error: {}\n    {}\n    ", src->name().empty() ? "<input>" : src->name(),
-                                span.line, span.col, message, line);
+                                span.line, span.col, message, shown);
   // Pad with the line's own tabs so the caret lines up, and count a UTF-8
   // character as one column of the terminal.
-  size_t caret = size_t(span.col - 1);
   for (size_t i = 0; i < caret; ++i) {
-    if (i >= line.size()) out += ' ';
-    else if (line[i] == '\t') out += '\t';
-    else if (!is_utf8_continuation(line[i])) out += ' ';
+    if (i >= shown.size()) out += ' ';
+    else if (shown[i] == '\t') out += '\t';
+    else if (!is_utf8_continuation(shown[i])) out += ' ';
   }
   out += '^';
-  size_t span_end = std::min<size_t>(caret + (span.end - span.begin), line.size());
+  size_t span_end = std::min<size_t>(caret + span_len, shown.size() - suffix.size());
   for (size_t i = caret + 1; i < span_end; ++i)
-    if (!is_utf8_continuation(line[i])) out += '~';
+    if (!is_utf8_continuation(shown[i])) out += '~';
   return out + '\n';
 }
 
