@@ -1,5 +1,6 @@
 // The numjit command line: runs a .nj script (a file, -e CODE, or standard
-// input) or prints any stage of the pipeline (--emit=STAGE). Exit status 0
+// input), prints any stage of the pipeline (--emit=STAGE), or starts the
+// REPL (tools/repl.h: `numjit` alone on a terminal, or --repl). Exit status 0
 // on success, 1 with a diagnostic on standard error otherwise.
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -13,6 +14,7 @@
 #include <sstream>
 
 #include "numjit/numjit.hpp"
+#include "tools/repl.h"
 
 namespace {
 
@@ -38,6 +40,9 @@ int main(int argc, char** argv) {
   app.add_option("-O,--opt-level", opts.opt_level, "LLVM optimisation level 0-3 (default 3)")->check(CLI::Range(0, 3));
   app.add_option("--threads", opts.threads, "worker threads (default: NUMJIT_NUM_THREADS or all cores)");
   app.add_flag("--fastmath", opts.fastmath, "allow reassociation and contraction of float math");
+  bool repl = false;
+  app.add_flag("--repl", repl, "start the interactive REPL even if standard input is not a terminal "
+                               "(numjit alone on a terminal starts it too)");
   CLI11_PARSE(app, argc, argv);
 
   try {
@@ -45,6 +50,12 @@ int main(int argc, char** argv) {
     if (!emit.empty()) stage = numjit::parse_stage(emit);
     std::string source, name;
     bool interactive = false;
+    bool start_repl = repl || (code.empty() && file.empty() && isatty(STDIN_FILENO));
+    if (start_repl) {
+      if (!code.empty() || !file.empty()) throw numjit::Error("--repl takes no script file or -e CODE");
+      if (stage) throw numjit::Error("--emit needs a script; in the REPL use :ir, :loops, :llvm or :asm");
+      return numjit::run_repl(opts, isatty(STDIN_FILENO));
+    }
     if (!code.empty()) {
       if (!file.empty()) throw numjit::Error("give either a script file or -e CODE, not both");
       source = code;
@@ -53,15 +64,11 @@ int main(int argc, char** argv) {
     } else if (!file.empty() && file != "-") {
       source = read_file(file);
       name = file;
-    } else if (file == "-" || !isatty(STDIN_FILENO)) {
+    } else {
       std::stringstream ss;
       ss << std::cin.rdbuf();
       source = ss.str();
       name = "<stdin>";
-    } else {
-      std::cerr << "numjit: the interactive REPL is not built yet; run a script (numjit FILE.nj), "
-                   "a string (numjit -e CODE) or pipe a script on standard input. See --help.\n";
-      return 2;
     }
     numjit::Jit jit(opts);
     if (stage) {
