@@ -79,7 +79,8 @@ int main(int argc, char** argv) {
     else jit.run(source, name);
   } catch (const numjit::Error& e) {
     std::cout.flush();
-    std::cerr << e.what() << "\n";
+    std::string msg = e.what();
+    std::cerr << msg << (msg.empty() || msg.back() != '\n' ? "\n" : "");
     return 1;
   }
   return 0;
