@@ -285,6 +285,12 @@ const Node* Builder::binary(BinaryOp op, const Node* a, const Node* b, Span span
   const bool both_weak = a->type.weak && b->type.weak;
   DType common = promote(a->type, b->type);
   DType operand = common, result = common;
+  // NEP 50: a Python integer must fit the array's integer dtype.
+  for (const Node* w : {a, b}) {
+    if (w->type.weak && w->is_const() && w->dtype() == DType::I64 && common == DType::I32 &&
+        (w->ival < INT32_MIN || w->ival > INT32_MAX))
+      error(span, fmt::format("Python integer {} out of bounds for int32", w->ival));
+  }
 
   if (op == BinaryOp::Sub && common == DType::Bool)
     error(span, "boolean subtract, the '-' operator, is not supported; use '^' or '!=' instead");
