@@ -10,7 +10,7 @@ cd "$(dirname "$0")"
 
 BUILD_DIR=${NUMJIT_BUILD_DIR:-build}
 PACKAGES=(cmake ninja-build g++ llvm-19-dev llvm-19-tools libfmt-dev doctest-dev
-          libbenchmark-dev libcli11-dev libedit-dev python3-numpy)
+          libbenchmark-dev libcli11-dev libxxhash-dev libedit-dev python3-numpy)
 
 install_missing() {
   local missing=()

@@ -20,10 +20,16 @@
 
 #include <fmt/format.h>
 
-#include <atomic>
+#include <llvm/Config/llvm-config.h>
+#include <llvm/Support/MemoryBuffer.h>
+
 #include <deque>
+#include <map>
+#include <optional>
 
 #include "codegen/llvm_codegen.h"
+#include "codegen/object_cache.h"
+#include "codegen_id.h"  // generated: NUMJIT_CODEGEN_ID
 #include "frontend/diagnostics.h"
 
 namespace numjit {
@@ -94,7 +100,11 @@ struct JitEngine::Impl {
   std::unique_ptr<llvm::orc::LLJIT> jit;
   std::unique_ptr<llvm::TargetMachine> tm;
   TargetInfo target;
-  std::atomic<uint64_t> counter{0};
+  ObjectCache cache;
+  Stats stats;
+  std::map<std::string, std::weak_ptr<CompiledKernel>> live;  // loaded kernels by symbol
+
+  explicit Impl(std::string cache_dir) : cache(std::move(cache_dir)) {}
 
   std::unique_ptr<llvm::Module> build(llvm::LLVMContext& ctx, const Kernel& k, const std::string& symbol,
                                       const CodegenOptions& opts) {
@@ -132,7 +142,7 @@ struct JitEngine::Impl {
   }
 };
 
-JitEngine::JitEngine() : impl_(std::make_unique<Impl>()) {
+JitEngine::JitEngine(const std::string& cache_dir) : impl_(std::make_unique<Impl>(cache_dir)) {
   static std::once_flag init;
   std::call_once(init, [] {
     llvm::InitializeNativeTarget();
@@ -187,22 +197,46 @@ std::string JitEngine::host_cpu() const { return impl_->target.cpu + ";" + impl_
 
 std::shared_ptr<CompiledKernel> JitEngine::compile(const Kernel& k, const CodegenOptions& opts) {
   std::lock_guard<std::mutex> lock(mu_);
-  auto ctx = std::make_unique<llvm::LLVMContext>();
-  std::string symbol = fmt::format("nj_kernel_{}", impl_->counter++);
-  auto m = impl_->build(*ctx, k, symbol, opts);
-  impl_->optimize(*m, opts.opt_level);
+  // The key is everything the machine code depends on; the loop IR text is
+  // the whole input of codegen. Its hash names the kernel's symbol, so an
+  // object from the disk cache links whatever process wrote it.
+  std::string key = fmt::format("numjit {} {} | LLVM {} | {} | O{} fastmath={}\n{}", NUMJIT_VERSION, NUMJIT_CODEGEN_ID,
+                                LLVM_VERSION_STRING, host_cpu(), opts.opt_level, opts.fastmath, print_kernel(k));
+  std::string symbol = "nj_k_" + ObjectCache::hash(key);
+  auto live = impl_->live.find(symbol);
+  if (live != impl_->live.end())
+    if (auto existing = live->second.lock()) return existing;
+  std::optional<std::string> object = impl_->cache.load(key);
+  if (object) {
+    ++impl_->stats.disk_hits;
+  } else {
+    llvm::LLVMContext ctx;
+    auto m = impl_->build(ctx, k, symbol, opts);
+    impl_->optimize(*m, opts.opt_level);
+    llvm::SmallVector<char, 0> buf;
+    llvm::raw_svector_ostream os(buf);
+    llvm::legacy::PassManager pm;
+    if (impl_->tm->addPassesToEmitFile(pm, os, nullptr, llvm::CodeGenFileType::ObjectFile))
+      throw Error("JIT error: the target cannot emit object files");
+    pm.run(*m);
+    object = std::string(buf.data(), buf.size());
+    ++impl_->stats.compiles;
+    impl_->cache.store(key, *object);
+  }
   auto& jd = impl_->jit->getMainJITDylib();
   auto tracker = jd.createResourceTracker();
-  check(impl_->jit->addIRModule(tracker, llvm::orc::ThreadSafeModule(std::move(m), std::move(ctx))),
-        "adding a module");
+  check(impl_->jit->addObjectFile(tracker, llvm::MemoryBuffer::getMemBufferCopy(*object, symbol)), "adding an object");
   auto addr = unwrap(impl_->jit->lookup(symbol), "linking a kernel");
   auto out = std::make_shared<CompiledKernel>();
   out->impl_ = std::make_unique<CompiledKernel::Impl>();
   out->impl_->tracker = tracker;
   out->impl_->mu = &mu_;
   out->fn = addr.toPtr<nj_kernel_fn>();
+  impl_->live[symbol] = out;
   return out;
 }
+
+JitEngine::Stats JitEngine::stats() const { return impl_->stats; }
 
 std::string JitEngine::text(const Kernel& k, const CodegenOptions& opts, CodegenText what) {
   std::lock_guard<std::mutex> lock(mu_);

@@ -35,14 +35,22 @@ enum class CodegenText { Llvm, LlvmOpt, Asm };
 /** One LLJIT instance for the host CPU. Thread-safe: compiles are serialised. */
 class JitEngine {
  public:
-  /** Creates the JIT for the host (throws numjit::Error on failure). */
-  JitEngine();
+  /** Creates the JIT for the host (throws numjit::Error on failure), with
+   *  its on-disk cache in `cache_dir` (empty: no disk cache). */
+  explicit JitEngine(const std::string& cache_dir = "");
   ~JitEngine();
   JitEngine(const JitEngine&) = delete;
   JitEngine& operator=(const JitEngine&) = delete;
 
-  /** Compiles `k` to callable code. */
+  /** Compiles `k` to callable code, or loads it from the disk cache. */
   std::shared_ptr<CompiledKernel> compile(const Kernel& k, const CodegenOptions& opts);
+
+  /** What compile() did so far (tests and benchmarks of the cache). */
+  struct Stats {
+    int64_t compiles = 0;   // kernels built through LLVM
+    int64_t disk_hits = 0;  // kernels loaded from the disk cache
+  };
+  Stats stats() const;
 
   /** The LLVM IR (before or after optimisation) or assembly of `k`. */
   std::string text(const Kernel& k, const CodegenOptions& opts, CodegenText what);

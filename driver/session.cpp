@@ -15,6 +15,7 @@
 #include <unordered_map>
 
 #include "codegen/jit.h"
+#include "codegen/object_cache.h"
 #include "driver/driver.h"
 #include "frontend/diagnostics.h"
 #include "frontend/kernel.h"
@@ -177,7 +178,11 @@ class Session {
 
   JitEngine& engine() {
     std::lock_guard<std::mutex> lock(engine_mu_);
-    if (!engine_) engine_ = std::make_unique<JitEngine>();
+    if (!engine_) {
+      std::string dir;
+      if (opts_.disk_cache) dir = opts_.cache_dir.empty() ? ObjectCache::default_dir() : opts_.cache_dir;
+      engine_ = std::make_unique<JitEngine>(dir);
+    }
     return *engine_;
   }
 

@@ -13,6 +13,7 @@
 #include <optional>
 #include <sstream>
 
+#include "codegen/object_cache.h"
 #include "numjit/numjit.hpp"
 #include "tools/repl.h"
 
@@ -40,10 +41,20 @@ int main(int argc, char** argv) {
   app.add_option("-O,--opt-level", opts.opt_level, "LLVM optimisation level 0-3 (default 3)")->check(CLI::Range(0, 3));
   app.add_option("--threads", opts.threads, "worker threads (default: NUMJIT_NUM_THREADS or all cores)");
   app.add_flag("--fastmath", opts.fastmath, "allow reassociation and contraction of float math");
+  bool no_cache = false, clear_cache = false;
+  app.add_flag("--no-cache", no_cache, "neither read nor write the on-disk cache of compiled kernels");
+  app.add_flag("--clear-cache", clear_cache, "empty the on-disk cache ($NUMJIT_CACHE_DIR or ~/.cache/numjit) first");
   bool repl = false;
   app.add_flag("--repl", repl, "start the interactive REPL even if standard input is not a terminal "
                                "(numjit alone on a terminal starts it too)");
   CLI11_PARSE(app, argc, argv);
+  opts.disk_cache = !no_cache;
+  if (clear_cache) {
+    std::string dir = numjit::ObjectCache::default_dir();
+    int n = dir.empty() ? 0 : numjit::ObjectCache::clear(dir);
+    std::cerr << "numjit: removed " << n << " cached kernel" << (n == 1 ? "" : "s") << " from " << dir << "\n";
+    if (file.empty() && code.empty() && isatty(STDIN_FILENO)) return 0;
+  }
 
   try {
     std::optional<numjit::Stage> stage;

@@ -151,6 +151,7 @@ struct Options {
   bool fastmath = false;    ///< allow reassociation and contraction (changes bits)
   bool boundscheck = true;  ///< check element indices in kernels
   std::string cache_dir;    ///< on-disk cache; empty: $NUMJIT_CACHE_DIR or ~/.cache/numjit
+  bool disk_cache = true;   ///< keep compiled kernels on disk between processes
 };
 
 /** Pipeline stages, in order; --emit=STAGE, the REPL and golden tests use them. */
