@@ -663,9 +663,13 @@ class Session {
   uint64_t kernels_version_ = 0;       // part of cache keys: a redefinition recompiles
   std::shared_ptr<Module> module_;     // the module being run (kernels keep theirs)
   std::pair<Stage, std::string*>* emit_ = nullptr;
-  bool last_tuple_ = false;  // whether the last evaluate() gave a tuple  // a loop kernel's stage is printed when it is called
+  // Whether the last evaluate() on this thread gave a tuple (read right
+  // after it by print and echo; thread-local so concurrent evals don't race).
+  static thread_local bool last_tuple_;  // a loop kernel's stage is printed when it is called
   std::ostream* out_ = &std::cout;
 };
+
+thread_local bool Session::last_tuple_ = false;
 
 // ---------------------------------------------------------------------------
 // The public API

