@@ -595,6 +595,11 @@ class Emitter {
         B.SetInsertPoint(done);
         break;
       }
+      case LStmtKind::Return:
+        if (in_task_) internal_error("codegen", "return inside a parallel loop");
+        B.CreateRet(B.getInt32(0));
+        B.SetInsertPoint(BasicBlock::Create(C, "after.return", F));
+        break;
       case LStmtKind::Break:
       case LStmtKind::Continue: {
         if (loops_.empty()) internal_error("codegen", "break or continue outside a loop");

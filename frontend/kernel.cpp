@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include <functional>
 #include <set>
 
 #include "frontend/diagnostics.h"
@@ -34,6 +35,20 @@ bool body_needs_loops(const std::vector<StmtPtr>& body) {
       default: break;
     }
   }
+  return false;
+}
+
+/** Whether a return sits inside a loop or branch of `body`. */
+bool has_nested_return(const std::vector<StmtPtr>& body) {
+  std::function<bool(const std::vector<StmtPtr>&)> any = [&](const std::vector<StmtPtr>& b) {
+    for (auto& s : b) {
+      if (s->kind == StmtKind::Return) return true;
+      if (any(s->body) || any(s->orelse)) return true;
+    }
+    return false;
+  };
+  for (auto& s : body)
+    if (any(s->body) || any(s->orelse)) return true;
   return false;
 }
 
@@ -92,7 +107,28 @@ class KernelLowerer {
         a.value = K.exprs->cast(K.exprs->load(l.buf, sigs_[size_t(l.buf)].type.dtype, {}), l.type.dtype);
         K.body.push_back(a);
       }
+    if (early_) {
+      // Returns anywhere: the (scalar) results exist from the start, each
+      // return stores into them and leaves the kernel.
+      if (ret_types_.empty()) error(def_.span, fmt::format("kernel '{}' does not return a value", def_.name));
+      for (size_t r = 0; r < ret_types_.size(); ++r) {
+        K.buffers.push_back(Buffer{fmt::format("ret{}", r), BufferKind::Result, ret_types_[r], 0, true});
+        int b = int(K.buffers.size()) - 1;
+        K.results.push_back(b);
+        LStmt alloc{LStmtKind::AllocResult};
+        alloc.buf = b;
+        K.body.push_back(alloc);
+        out_.results.push_back(Type{ret_types_[r], 0, false});
+      }
+      out_.returns_tuple = early_tuple_;
+    }
     block(def_.body, K.body, 0);
+    if (early_ && (def_.body.empty() || def_.body.back()->kind != StmtKind::Return)) {
+      LStmt c{LStmtKind::Check};
+      c.value = K.exprs->constant(DType::Bool, 0, 0);
+      c.message = fmt::format("kernel '{}' reached its end without returning a value", def_.name);
+      K.body.push_back(c);
+    }
     if (!returned_) user_error(k_.src.get(), def_.span, fmt::format("kernel '{}' does not return a value", def_.name));
     return std::move(out_);
   }
@@ -112,6 +148,7 @@ class KernelLowerer {
 
   void find_returns() {
     const auto& body = def_.body;
+    early_ = has_nested_return(body);
     for (size_t i = 0; i < body.size(); ++i) {
       const Stmt& s = *body[i];
       if (s.kind != StmtKind::Return) continue;
@@ -582,8 +619,8 @@ class KernelLowerer {
   }
 
   void ret(const Stmt& s, std::vector<LStmt>& at, int depth) {
-    if (depth > 0) error(s.span, "return inside a loop or branch is not supported yet; return at the end of the kernel");
     returned_ = true;
+    if (early_) return early_return(s, at);
     std::vector<const Expr*> values;
     if (s.value->kind == ExprKind::Tuple) {
       for (auto& a : s.value->args) values.push_back(a.get());
@@ -628,6 +665,40 @@ class KernelLowerer {
     }
   }
 
+  // return e (or e1, e2) where returns may sit anywhere: scalars only, one
+  // type per position (the promotion of all returns, as Numba unifies).
+  void early_return(const Stmt& s, std::vector<LStmt>& at) {
+    std::vector<const Expr*> values;
+    bool tuple = s.value->kind == ExprKind::Tuple;
+    if (tuple) for (auto& a : s.value->args) values.push_back(a.get());
+    else values.push_back(s.value.get());
+    if (typing_) {
+      if (!ret_types_.empty() && (ret_types_.size() != values.size() || early_tuple_ != tuple))
+        error(s.span, "every return of a kernel must give the same number of values");
+      early_tuple_ = tuple;
+      for (size_t r = 0; r < values.size(); ++r) {
+        Type t = type_of(*values[r]);
+        if (t.rank != 0)
+          error(values[r]->span, "a kernel that returns from inside a loop or branch returns scalars only; "
+                                 "return arrays at the end of the kernel");
+        if (r == ret_types_.size()) ret_types_.push_back(t.dtype);
+        else if (ret_types_[r] != t.dtype) {
+          ret_types_[r] = promote_dtypes(ret_types_[r], t.dtype);
+          changed_ = true;
+        }
+      }
+      return;
+    }
+    for (size_t r = 0; r < values.size(); ++r) {
+      const LExpr* v = scalar(*values[r], at);
+      LStmt st{LStmtKind::Store};
+      st.buf = K.results[r];
+      st.value = K.exprs->cast(v, ret_types_[r]);
+      at.push_back(st);
+    }
+    at.push_back(LStmt{LStmtKind::Return});
+  }
+
   struct Prange {
     std::set<std::string> outer;
     std::map<std::string, std::string> kinds;
@@ -644,6 +715,8 @@ class KernelLowerer {
   std::set<std::string> returned_names_;
   std::vector<Prange> prange_;
   bool typing_ = false, changed_ = false, returned_ = false;
+  bool early_ = false, early_tuple_ = false;  // returns inside loops or branches
+  std::vector<DType> ret_types_;
   int loop_depth_ = 0;
   int placeholder_ = int(kVarInput) - 1;  // pass-1 stand-ins for array locals
 };

@@ -209,6 +209,7 @@ class Printer {
         break;
       case LStmtKind::Break: out_ += pad + "break\n"; break;
       case LStmtKind::Continue: out_ += pad + "continue\n"; break;
+      case LStmtKind::Return: out_ += pad + "return\n"; break;
       case LStmtKind::ReduceLoop: {
         std::string accs;
         for (auto& a : s.accs)

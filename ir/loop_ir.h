@@ -65,6 +65,7 @@ enum class LStmtKind {
   While,        // while value: body
   Break,        // leaves the innermost For / While
   Continue,     // next iteration of the innermost For / While
+  Return,       // leaves the kernel (its results are stored)
   ReduceLoop,   // for var in [0, extent): body; accs fold their values (reduce_order.h)
   If,           // if value: body else orelse
   Check,        // unless value: raise check/message/args

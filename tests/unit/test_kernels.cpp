@@ -210,6 +210,36 @@ TEST_CASE("kernel error paths") {
   CHECK(error_of("def sum(x):\n    return x\n").find("is a builtin function") != std::string::npos);
 }
 
+TEST_CASE("return from inside loops and branches (scalars; the types of all returns unify)") {
+  Jit jit;
+  std::string out = run(jit, R"(
+def find(x, v):
+    for i in range(len(x)):
+        if x[i] == v:
+            return i
+    return -1
+def sgn(v):
+    if v > 0:
+        return 1
+    elif v < 0:
+        return -1.5
+    else:
+        return 0
+def first_big(x):
+    for i in range(len(x)):
+        if x[i] > 2:
+            return i, x[i]
+    return -1, 0
+a, b = first_big(arange(5) * 1.5)
+print(find(arange(10) * 2, 6), find(arange(3), 7), sgn(3), sgn(-2), sgn(0), a, b)
+)");
+  CHECK(out == "3 -1 1.0 -1.5 0.0 2 3.0\n");
+  CHECK(error_of("def f(x):\n    if x > 0:\n        return 1\nf(-1)\n").find("reached its end without returning a value") !=
+        std::string::npos);
+  CHECK(error_of("def f(x):\n    if x > 0:\n        return zeros(3)\n    return zeros(2)\nf(1)\n")
+            .find("returns scalars only") != std::string::npos);
+}
+
 TEST_CASE("kernels are callable through eval") {
   Jit jit;
   run(jit, "def ewma(x, a):\n    out = empty_like(x)\n    out[0] = x[0]\n    for i in range(1, len(x)):\n"
