@@ -15,4 +15,9 @@ namespace numjit {
  *  JIT: the same parse, typing and array IR, then ir/interpreter.h. */
 Value reference_eval(std::string_view expr, const Args& args = {});
 
+/** Runs a script with every kernel (fused expressions and `def` kernels
+ *  alike) lowered to loop IR and interpreted (ir/loop_interpreter.h), not
+ *  compiled; returns what it printed. The oracle for code generation. */
+std::string reference_run(std::string_view script, std::string_view filename = "<string>");
+
 }  // namespace numjit

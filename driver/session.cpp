@@ -12,6 +12,7 @@
 #include <map>
 #include <mutex>
 #include <set>
+#include <sstream>
 #include <unordered_map>
 
 #include "codegen/jit.h"
@@ -23,6 +24,7 @@
 #include "frontend/parser.h"
 #include "frontend/sema.h"
 #include "ir/interpreter.h"
+#include "ir/loop_interpreter.h"
 #include "ir/passes/fuse.h"
 #include "ir/passes/lower_to_loops.h"
 #include "runtime/context.h"
@@ -82,9 +84,11 @@ struct Program {
   explicit Program(std::shared_ptr<const Source> s) : src(std::move(s)), b(ctx, src.get()) {}
 };
 
-/** A kernel ready to call, and the types of its results. */
+/** A kernel ready to call, and the types of its results. In reference mode
+ *  the loop IR is kept and interpreted instead (ir/loop_interpreter.h). */
 struct Compiled {
   std::shared_ptr<CompiledKernel> code;
+  std::shared_ptr<const Kernel> loops;
   std::vector<Type> results;
 };
 
@@ -106,7 +110,7 @@ const char* stage_name(Stage s) { return kStageNames[int(s)]; }
 
 class Session {
  public:
-  explicit Session(Options o) : opts_(std::move(o)) {}
+  explicit Session(Options o, bool reference = false) : opts_(std::move(o)), reference_(reference) {}
 
   const Options& options() const { return opts_; }
 
@@ -209,7 +213,10 @@ class Session {
     for (auto* r : p.roots) c->results.push_back(r->type);
     bool all_const = true;
     for (auto* r : p.roots) all_const &= r->is_const();
-    if (!all_const) c->code = engine().compile(lower(p), codegen_options());
+    if (!all_const) {
+      if (reference_) c->loops = std::make_shared<const Kernel>(lower(p));
+      else c->code = engine().compile(lower(p), codegen_options());
+    }
     if (!key.empty()) {
       std::lock_guard<std::mutex> lock(cache_mu_);
       cache_.emplace(key, c);
@@ -223,7 +230,7 @@ class Session {
   std::vector<Value> call(const Compiled& c, const std::vector<const Node*>& roots, const std::vector<Value>& inputs,
                           const Source* src, Span span) {
     std::vector<Value> out;
-    if (!c.code) {
+    if (!c.code && !c.loops) {
       for (auto* r : roots) out.push_back(Value::scalar(r->dtype(), r->fval, r->ival, r->type.weak));
       return out;
     }
@@ -231,6 +238,21 @@ class Session {
   }
 
   std::vector<Value> invoke(const Compiled& c, const std::vector<Value>& inputs, const Source* src, Span span) {
+    if (c.loops) {
+      std::vector<Value> out;
+      try {
+        out = interpret_kernel(*c.loops, inputs);
+      } catch (const Error& e) {
+        throw Error(src ? render_diagnostic(src, span, e.what()) : e.what());
+      }
+      for (size_t r = 0; r < out.size(); ++r)
+        if (c.results[r].rank == 0) {
+          const Value& v = out[r];
+          out[r] = Value::scalar(v.dtype(), is_float(v.dtype()) ? v.scalar<double>() : 0,
+                                 is_float(v.dtype()) ? 0 : v.scalar<int64_t>(), c.results[r].weak);
+        }
+      return out;
+    }
     size_t ni = inputs.size(), nr = c.results.size();
     std::vector<nj_array_view> views(ni + nr);
     std::vector<int64_t> scalars(ni);
@@ -334,7 +356,8 @@ class Session {
       if (std::getenv("NUMJIT_DEBUG")) std::cerr << print_kernel(lk.kernel);
       c = std::make_shared<Compiled>();
       c->results = lk.results;
-      c->code = engine().compile(lk.kernel, codegen_options());
+      if (reference_) c->loops = std::make_shared<const Kernel>(std::move(lk.kernel));
+      else c->code = engine().compile(lk.kernel, codegen_options());
       std::lock_guard<std::mutex> lock(cache_mu_);
       cache_.emplace(key, c);
     }
@@ -394,7 +417,7 @@ class Session {
       entry = compile_eval(expr, args, key);
     }
     for (int i : entry->arg_index) inputs.push_back(args[size_t(i)].second);
-    if (!entry->compiled->code) return entry->constant;
+    if (!entry->compiled->code && !entry->compiled->loops) return entry->constant;
     return invoke(*entry->compiled, inputs, entry->src.get(), entry->span).at(0);
   }
 
@@ -423,7 +446,7 @@ class Session {
         if (args[i].first == s.name) entry->arg_index.push_back(int(i));
     if (entry->arg_index.size() != p->sigs.size()) throw Error("eval(): load() is not available in eval; pass arrays as arguments");
     entry->compiled = compile(*p, "");
-    if (!entry->compiled->code) {
+    if (!entry->compiled->code && !entry->compiled->loops) {
       const Node* r = p->roots[0];
       entry->constant = Value::scalar(r->dtype(), r->fval, r->ival, r->type.weak);
     }
@@ -652,6 +675,7 @@ class Session {
 
  private:
   Options opts_;
+  bool reference_ = false;  // interpret loop IR instead of compiling it
   std::mutex engine_mu_, cache_mu_;
   std::unique_ptr<JitEngine> engine_;
   std::unique_ptr<ThreadPool> pool_;
@@ -691,6 +715,14 @@ Value Jit::get(const std::string& name) const {
 }
 void Jit::set(const std::string& name, Value v) { session_->vars()[name] = std::move(v); }
 void Jit::set_output(std::ostream* out) { session_->set_output(out); }
+
+std::string reference_run(std::string_view script, std::string_view filename) {
+  Session s(Options{}, true);
+  std::ostringstream out;
+  s.set_output(&out);
+  s.run(script, filename, false);
+  return out.str();
+}
 
 Value reference_eval(std::string_view expr, const Args& args) {
   auto src = std::make_shared<const Source>("<eval>", std::string(expr));

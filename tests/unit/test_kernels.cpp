@@ -5,6 +5,7 @@
 #include <cmath>
 #include <sstream>
 
+#include "driver/driver.h"
 #include "numjit/numjit.hpp"
 
 using namespace numjit;
@@ -247,6 +248,80 @@ TEST_CASE("kernels are callable through eval") {
   std::vector<double> x = {1, 2, 3};
   Value y = jit.eval("ewma(x, 0.5)", {{"x", x}});
   CHECK(y.array().to_vector<double>() == std::vector<double>{1, 1.5, 2.25});
+}
+
+}  // TEST_SUITE
+
+TEST_SUITE("kernels") {
+
+TEST_CASE("the JIT and the loop-IR interpreter print the same for kernels and fused code") {
+  const char* scripts[] = {
+      R"(
+def ewma(x, a):
+    out = empty_like(x)
+    out[0] = x[0]
+    for i in range(1, len(x)):
+        out[i] = a * x[i] + (1 - a) * out[i - 1]
+    return out
+x = random(5000, seed=1)
+y = ewma(x, 0.1)
+print(y[:5], y[-3:], sum(y), max(y), argmin(y))
+)",
+      R"(
+def rolling_mean(x, w):
+    out = empty(len(x) - w + 1)
+    s = 0.0
+    for i in range(w):
+        s += x[i]
+    out[0] = s / w
+    for i in range(w, len(x)):
+        s += x[i] - x[i - w]
+        out[i - w + 1] = s / w
+    return out
+r = rolling_mean(randn(10007, seed=2), 20)
+print(r[:4], sum(r), var(r), std(r))
+)",
+      R"(
+def stats(X):
+    n, m = X.shape
+    out = zeros(n)
+    cnt = 0
+    for i in prange(n):
+        best = X[i, 0]
+        j = 1
+        while j < m:
+            if X[i, j] > best:
+                best = X[i, j]
+            elif X[i, j] < -1:
+                j += 1
+                continue
+            j += 1
+        out[i] = best
+    for i in range(n):
+        if out[i] > 1:
+            cnt += 1
+    return out, cnt
+X = randn(6000, seed=4).reshape(600, 10)
+m, c = stats(X)
+print(m[:6], c, sum(m * 2 - 1), min(m), cumsum(m)[-1], cummax(m)[-2])
+)",
+      R"(
+def find(x, v):
+    for i in range(len(x)):
+        if x[i] >= v:
+            return i, x[i]
+    return -1, 0
+k = arange(100000) % 17
+print(find(k * 0.5, 7.5), find(k, 99))
+g = group_sum(k, where(k > 3, k * 1.5, 0.0), 17)
+print(g, group_mean(k, k * 1.0, 18), mean(k // 3), prod(k[:9] + 1), any(k == 16), all(k < 17))
+)",
+  };
+  for (const char* script : scripts) {
+    CAPTURE(script);
+    Jit jit;
+    CHECK(run(jit, script) == reference_run(script, "k.nj"));
+  }
 }
 
 }  // TEST_SUITE
