@@ -7,6 +7,7 @@
 // repeated eval skips everything but the call.
 #include <fmt/format.h>
 
+#include <cstdio>
 #include <cstring>
 #include <iostream>
 #include <map>
@@ -361,7 +362,27 @@ class Session {
       std::lock_guard<std::mutex> lock(cache_mu_);
       cache_.emplace(key, c);
     }
-    return invoke(*c, args, src.get(), e.span);
+    try {
+      return invoke(*c, args, nullptr, e.span);
+    } catch (const Error& err) {
+      throw Error(kernel_error(*k.src, err.what(), *src, e.span));
+    }
+  }
+
+  // A runtime error inside a kernel starts with the location of the failing
+  // statement ("file:line:col: "): show that line, then where it was called.
+  static std::string kernel_error(const Source& ksrc, const std::string& msg, const Source& call_src, Span call) {
+    std::string prefix = ksrc.name() + ":";
+    int line = 0, col = 0, used = 0;
+    if (msg.compare(0, prefix.size(), prefix) == 0 &&
+        std::sscanf(msg.c_str() + prefix.size(), "%d:%d: %n", &line, &col, &used) == 2 && used > 0 && line > 0) {
+      Span at;
+      at.line = line;
+      at.col = col;
+      std::string text = render_diagnostic(&ksrc, at, msg.substr(prefix.size() + size_t(used)));
+      return text + fmt::format("    (in the call at {}:{}:{})\n", call_src.name(), call.line, call.col);
+    }
+    return render_diagnostic(&call_src, call, msg);
   }
 
   /** Evaluates expression `e` of `src` over `vars`. */

@@ -255,7 +255,7 @@ class KernelLowerer {
     if (n->rank() != 0) error(e.span, fmt::format("expected a scalar here, got {}", n->type.str()));
     if (type) *type = n->dtype();
     if (typing_) return nullptr;
-    StatementLowering sl(K, at, {n});
+    StatementLowering sl(K, at, {n}, where_);
     return sl.scalar(n);
   }
 
@@ -303,6 +303,7 @@ class KernelLowerer {
   }
 
   void stmt(const Stmt& s, std::vector<LStmt>& at, int depth) {
+    where_ = fmt::format("{}:{}:{}: ", k_.src->name(), s.span.line, s.span.col);
     switch (s.kind) {
       case StmtKind::Pass: return;
       case StmtKind::Assign: return assign(s, at, depth);
@@ -408,7 +409,7 @@ class KernelLowerer {
       if (n->rank() != 0) error(target.args[i]->span, "only scalars can be unpacked inside kernels");
       if (target.args[i]->kind != ExprKind::Name) error(target.args[i]->span, "cannot assign to this");
       if (!typing_) {
-        StatementLowering sl(K, at, {n});
+        StatementLowering sl(K, at, {n}, where_);
         const LExpr* e = sl.scalar(n);
         if (e->kind != LExprKind::Const) {  // pin the value before any target changes
           int tmp = new_var(e->dtype, "tmp");
@@ -447,7 +448,7 @@ class KernelLowerer {
       l.buf = int(n->ival);
       return;
     }
-    StatementLowering sl(K, at, {n});
+    StatementLowering sl(K, at, {n}, where_);
     l.buf = sl.array(n, returned_names_.count(target.name) ? BufferKind::Result : BufferKind::Temp);
     l.type = strong(n->type);
   }
@@ -528,6 +529,7 @@ class KernelLowerer {
       c.value = b.binary(BinaryOp::BitAnd, b.binary(BinaryOp::Ge, raw, b.unary(UnaryOp::Neg, len)),
                          b.binary(BinaryOp::Lt, raw, len));
       c.check = CheckKind::Index;
+      c.message = where_;
       c.args = {raw, b.i64(axis), len};
       at.push_back(c);
     }
@@ -647,7 +649,7 @@ class KernelLowerer {
       }
       auto t = typed_scope();
       const Node* n = node(*t, *v);
-      StatementLowering sl(K, at, {n});
+      StatementLowering sl(K, at, {n}, where_);
       K.results.push_back(sl.array(n, BufferKind::Result));
       out_.results.push_back(strong(n->type));
     }
@@ -718,6 +720,7 @@ class KernelLowerer {
   bool early_ = false, early_tuple_ = false;  // returns inside loops or branches
   std::vector<DType> ret_types_;
   int loop_depth_ = 0;
+  std::string where_;  // "file:line:col: " of the statement being lowered
   int placeholder_ = int(kVarInput) - 1;  // pass-1 stand-ins for array locals
 };
 

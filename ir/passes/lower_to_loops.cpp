@@ -27,9 +27,10 @@ class Lowering {
     top_ = body_ = &k_.body;
   }
 
-  /** Lowers into `k` at the end of `at` (a kernel's statement). */
-  Lowering(const FusionPlan& plan, Kernel& k, std::vector<LStmt>& at)
-      : plan_(plan), k_(k), b_(*k.exprs) {
+  /** Lowers into `k` at the end of `at` (a kernel's statement); index and
+   *  shape errors are prefixed with `where` (the statement's location). */
+  Lowering(const FusionPlan& plan, Kernel& k, std::vector<LStmt>& at, std::string where)
+      : plan_(plan), k_(k), b_(*k.exprs), where_(std::move(where)) {
     top_ = body_ = &at;
   }
 
@@ -147,7 +148,7 @@ class Lowering {
       case ArrayOp::CheckDim: {
         const LExpr* a = scalar(n->ops[0]);
         const LExpr* c = scalar(n->ops[1]);
-        top_->push_back(check(b_.binary(BinaryOp::Eq, a, c), CheckKind::Shapes, "", {a, c}));
+        top_->push_back(check(b_.binary(BinaryOp::Eq, a, c), CheckKind::Shapes, where_, {a, c}));
         return a;
       }
       case ArrayOp::Reduce: return full_reduce(n);
@@ -229,7 +230,7 @@ class Lowering {
     const LExpr* len = scalar(view->ops[0]->shape[size_t(axis)]);
     const LExpr* ok = b_.binary(BinaryOp::BitAnd, b_.binary(BinaryOp::Ge, raw, b_.unary(UnaryOp::Neg, len)),
                                 b_.binary(BinaryOp::Lt, raw, len));
-    top_->push_back(check(ok, CheckKind::Index, "", {raw, b_.i64(axis), len}));
+    top_->push_back(check(ok, CheckKind::Index, where_, {raw, b_.i64(axis), len}));
     const LExpr* wrapped = bind(b_.select(b_.binary(BinaryOp::Lt, raw, b_.i64(0)),
                                           b_.binary(BinaryOp::Add, raw, len), raw), "ix");
     index_memo_[key] = wrapped;
@@ -511,6 +512,7 @@ class Lowering {
   std::vector<LStmt>* top_;   // where a value's scalar work and loops go
   std::vector<LStmt>* body_;  // where element-level checks go
   std::map<const Node*, BufferKind> forced_kind_;
+  std::string where_;  // prefix of index and shape errors ("file:line:col: ")
   std::map<const Node*, int> buf_of_;
   std::map<const Node*, const LExpr*> scalar_memo_;
   std::map<std::pair<const Node*, int>, const LExpr*> index_memo_;
@@ -525,11 +527,13 @@ Kernel lower_to_loops(const FusionPlan& plan, const std::vector<InputSig>& input
 struct StatementLowering::Impl {
   FusionPlan plan;
   Lowering lowering;
-  Impl(FusionPlan p, Kernel& k, std::vector<LStmt>& at) : plan(std::move(p)), lowering(plan, k, at) {}
+  Impl(FusionPlan p, Kernel& k, std::vector<LStmt>& at, std::string where)
+      : plan(std::move(p)), lowering(plan, k, at, std::move(where)) {}
 };
 
-StatementLowering::StatementLowering(Kernel& k, std::vector<LStmt>& at, const std::vector<const Node*>& roots)
-    : impl_(std::make_unique<Impl>(fuse(roots), k, at)) {}
+StatementLowering::StatementLowering(Kernel& k, std::vector<LStmt>& at, const std::vector<const Node*>& roots,
+                                     std::string where)
+    : impl_(std::make_unique<Impl>(fuse(roots), k, at, std::move(where))) {}
 StatementLowering::~StatementLowering() = default;
 const LExpr* StatementLowering::scalar(const Node* n) { return impl_->lowering.value(n); }
 int StatementLowering::array(const Node* n, BufferKind kind) { return impl_->lowering.array(n, kind); }
