@@ -7,6 +7,7 @@
 // repeated eval skips everything but the call.
 #include <fmt/format.h>
 
+#include <cstddef>
 #include <cstdio>
 #include <cstring>
 #include <iostream>
@@ -691,6 +692,47 @@ class Session {
     return out;
   }
 
+  /** Compiles kernel `name` for arguments of `sig` (contiguous arrays and
+   *  strong scalars), for Jit::function. */
+  std::tuple<std::shared_ptr<Compiled>, ThreadPool*, std::mutex*> bind(const std::string& name,
+                                                                     const std::vector<std::pair<DType, int>>& sig) {
+    auto it = kernels_.find(name);
+    if (it == kernels_.end()) throw Error(fmt::format("Jit::function: no kernel named '{}' (define it with run(\"def {}(...): ...\"))", name, name));
+    const Stmt& def = *it->second.def;
+    if (sig.size() != def.params.size())
+      throw Error(fmt::format("Jit::function: '{}' takes {} arguments, the signature has {}", name, def.params.size(), sig.size()));
+    // Prototype arguments of the right types (their values do not matter).
+    static double dummy[2];
+    std::map<std::string, Value> vars;
+    std::string call = name + "(";
+    for (size_t i = 0; i < sig.size(); ++i) {
+      std::string arg = fmt::format("a{:03}", i);
+      auto [dt, rank] = sig[i];
+      vars[arg] = rank == 0 ? Value::scalar(dt, 0, 0) : Value(Array::view(dummy, dt, {2}));
+      call += (i ? ", " : "") + arg;
+    }
+    call += ")";
+    auto src = std::make_shared<const Source>("<function>", call);
+    auto m = std::make_shared<Module>(parse(src));
+    const Expr& e = *m->body[0]->value;
+    std::shared_ptr<Compiled> c;
+    if (kernel_needs_loops(def)) {
+      std::vector<InputSig> sigs;
+      for (size_t i = 0; i < sig.size(); ++i) sigs.push_back(signature(def.params[i].name, vars[fmt::format("a{:03}", i)]));
+      for (auto& s : sigs) s.type.weak = false;
+      LoopKernel lk = lower_kernel(it->second, sigs, &kernels_, opts_.boundscheck);
+      c = std::make_shared<Compiled>();
+      c->results = lk.results;
+      c->code = engine().compile(lk.kernel, codegen_options());
+    } else {
+      auto p = build(src, e, vars, true);
+      if (p->sigs.size() != sig.size())
+        throw Error(fmt::format("Jit::function: '{}' does not use all of its parameters; the fast path needs each one", name));
+      c = compile(*p, "");
+    }
+    return {c, &pool(), &pool_mu_};
+  }
+
   std::map<std::string, Value>& vars() { return vars_; }
   void set_output(std::ostream* o) { out_ = o ? o : &std::cout; }
 
@@ -716,6 +758,40 @@ class Session {
 
 thread_local bool Session::last_tuple_ = false;
 
+namespace {
+static_assert(sizeof(detail::RawView) == sizeof(nj_array_view) && offsetof(detail::RawView, shape) ==
+              offsetof(nj_array_view, shape) && offsetof(detail::RawView, strides) == offsetof(nj_array_view, strides),
+              "numjit.hpp's RawView must mirror nj_array_view");
+
+/** What a typed Function holds: the compiled kernel and where it runs. */
+struct BoundKernel {
+  std::shared_ptr<const void> keep;  // the Compiled (owning the machine code)
+  nj_kernel_fn fn = nullptr;
+  ThreadPool* pool = nullptr;
+  std::mutex* pool_mu = nullptr;
+  int64_t ninputs = 0;
+};
+}  // namespace
+
+void detail::CallTarget::call(RawView* views, int64_t nviews, std::vector<Value>* values) const {
+  auto* b = static_cast<const BoundKernel*>(impl.get());
+  if (!b) throw Error("calling an empty numjit::Function");
+  nj_ctx ctx;
+  ctx.pool = b->pool;
+  ctx.pool_mu = b->pool_mu;
+  auto* v = reinterpret_cast<nj_array_view*>(views);
+  if (b->fn(v, nviews, &ctx) != 0) throw Error(ctx.message);
+  if (values)
+    for (int64_t r = b->ninputs; r < nviews; ++r) {
+      Array a = adopt_result(ctx, v[r]);
+      if (a.ndim() == 0)
+        values->push_back(is_float(a.dtype()) ? Value::scalar(a.dtype(), a.at<double>(), 0)
+                                              : Value::scalar(a.dtype(), 0, a.at<int64_t>()));
+      else
+        values->push_back(Value(a));
+    }
+}
+
 // ---------------------------------------------------------------------------
 // The public API
 
@@ -736,6 +812,24 @@ Value Jit::get(const std::string& name) const {
 }
 void Jit::set(const std::string& name, Value v) { session_->vars()[name] = std::move(v); }
 void Jit::set_output(std::ostream* out) { session_->set_output(out); }
+
+detail::CallTarget Jit::bind(std::string_view name, const Signature& sig, int result_dtype) {
+  auto [compiled, pool, pool_mu] = session_->bind(std::string(name), sig);
+  if (compiled->results.size() != 1)
+    throw Error(fmt::format("Jit::function: '{}' returns {} values; bind one that returns one", name, compiled->results.size()));
+  const Type& r = compiled->results[0];
+  if (result_dtype >= 0 && (r.rank != 0 || int(r.dtype) != result_dtype))
+    throw Error(fmt::format("Jit::function: '{}' returns {}, not {}", name, Type{r.dtype, r.rank, false}.str(),
+                            dtype_name(DType(result_dtype))));
+  if (!compiled->code) throw Error(fmt::format("Jit::function: '{}' is constant; nothing to call", name));
+  auto b = std::make_shared<BoundKernel>();
+  b->keep = compiled;
+  b->fn = compiled->code->fn;
+  b->pool = pool;
+  b->pool_mu = pool_mu;
+  b->ninputs = int64_t(sig.size());
+  return detail::CallTarget{b};
+}
 
 std::string reference_run(std::string_view script, std::string_view filename) {
   Session s(Options{}, true);

@@ -45,7 +45,8 @@ enum nj_status {
 };
 
 /** Allocates a result array of `ndim` dims (64-byte aligned, C order) and
- *  fills `out`; ownership passes to the host.  Returns the data pointer, or
+ *  fills `out`; ownership passes to the host. A rank-0 result whose `out`
+ *  already has data (the typed fast path's slot) is written there instead.  Returns the data pointer, or
  *  null after recording an error in ctx. */
 void* nj_alloc_result(nj_ctx* ctx, nj_array_view* out, int32_t dtype,
                       int32_t ndim, int64_t d0, int64_t d1);

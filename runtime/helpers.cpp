@@ -128,6 +128,11 @@ extern "C" {
 
 void* nj_alloc_result(nj_ctx* ctx, nj_array_view* out, int32_t dtype, int32_t ndim, int64_t d0,
                       int64_t d1) {
+  if (ndim == 0 && out->data) {  // the caller gave a slot for a scalar result
+    out->dtype = dtype;
+    out->ndim = 0;
+    return out->data;
+  }
   int64_t esize = numjit::dtype_size(numjit::DType(dtype));
   int64_t dims[2] = {ndim > 0 ? d0 : 1, ndim > 1 ? d1 : 1};
   int64_t count = 1;

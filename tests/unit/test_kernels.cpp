@@ -325,3 +325,43 @@ print(g, group_mean(k, k * 1.0, 18), mean(k // 3), prod(k[:9] + 1), any(k == 16)
 }
 
 }  // TEST_SUITE
+
+TEST_SUITE("kernels") {
+
+TEST_CASE("typed fast path: Jit::function binds a kernel to C++ argument types") {
+  Jit jit;
+  jit.run(R"(
+def total(p, q, f):
+    return sum(p * q - f)
+def ewma_last(x, a):
+    s = x[0]
+    for i in range(1, len(x)):
+        s = a * x[i] + (1 - a) * s
+    return s
+def scale(x, k):
+    for i in range(len(x)):
+        x[i] = x[i] * k
+    return len(x)
+def doubled(x):
+    return x * 2
+)", "f.nj");
+  std::vector<double> p = {1, 2, 3}, q = {4, 5, 6}, f = {0.5, 0.5, 0.5};
+  auto total = jit.function<double(View<const double>, View<const double>, View<const double>)>("total");
+  CHECK(total(p, q, f) == 30.5);
+  p[0] = 2;
+  CHECK(total(p, q, f) == 34.5);  // the same buffers, read again: no copies
+  auto ewma_last = jit.function<double(View<const double>, double)>("ewma_last");
+  CHECK(ewma_last(p, 0.5) == 0.5 * 3 + 0.5 * (0.5 * 2 + 0.5 * 2));
+  auto scale = jit.function<int64_t(View<double>, double)>("scale");
+  CHECK(scale(p, 10.0) == 3);
+  CHECK(p == std::vector<double>{20, 20, 30});
+  auto doubled = jit.function<Value(View<const double>)>("doubled");
+  CHECK(doubled(q).array().to_vector<double>() == std::vector<double>{8, 10, 12});
+  CHECK_THROWS_WITH_AS(jit.function<double(View<const double>)>("scale"), doctest::Contains("takes 2 arguments"), Error);
+  CHECK_THROWS_WITH_AS((jit.function<double(View<double>, double)>("scale")), doctest::Contains("returns i64, not f64"), Error);
+  CHECK_THROWS_WITH_AS(jit.function<double(View<const double>)>("nope"), doctest::Contains("no kernel named 'nope'"), Error);
+  std::vector<double> longer(5, 1.0);
+  CHECK_THROWS_WITH_AS(total(p, longer, f), doctest::Contains("operands could not be broadcast"), Error);
+}
+
+}  // TEST_SUITE
