@@ -575,25 +575,12 @@ class Session {
     auto lhs = std::make_unique<Expr>(ExprKind::Name, target.span);
     lhs->name = target.name;
     bin.args.push_back(std::move(lhs));
-    bin.args.push_back(clone(*s.value));
+    bin.args.push_back(clone_expr(*s.value));
     if (emit) emit_stage(src, bin, *emit, {target.name});
     auto vals = evaluate(src, bin, vars_, false);
     vars_[target.name] = vals[0];
   }
 
-  static ExprPtr clone(const Expr& e) {
-    auto c = std::make_unique<Expr>(e.kind, e.span);
-    c->ival = e.ival;
-    c->fval = e.fval;
-    c->name = e.name;
-    c->binop = e.binop;
-    c->unop = e.unop;
-    c->boolop = e.boolop;
-    c->cmp_ops = e.cmp_ops;
-    for (auto& a : e.args) c->args.push_back(a ? clone(*a) : nullptr);
-    for (auto& k : e.keywords) c->keywords.push_back(Keyword{k.name, k.name_span, clone(*k.value)});
-    return c;
-  }
 
   void print(const std::shared_ptr<const Source>& src, const Expr& call) {
     if (!call.keywords.empty()) user_error(src.get(), call.keywords[0].name_span, "print() takes no keyword arguments");

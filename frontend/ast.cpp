@@ -216,4 +216,18 @@ std::string print_ast(const Module& m) {
 
 std::string print_expr(const Expr& e) { return expr_text(e); }
 
+ExprPtr clone_expr(const Expr& e) {
+  auto c = std::make_unique<Expr>(e.kind, e.span);
+  c->ival = e.ival;
+  c->fval = e.fval;
+  c->name = e.name;
+  c->binop = e.binop;
+  c->unop = e.unop;
+  c->boolop = e.boolop;
+  c->cmp_ops = e.cmp_ops;
+  for (auto& a : e.args) c->args.push_back(a ? clone_expr(*a) : nullptr);
+  for (auto& k : e.keywords) c->keywords.push_back(Keyword{k.name, k.name_span, clone_expr(*k.value)});
+  return c;
+}
+
 }  // namespace numjit

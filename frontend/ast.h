@@ -113,4 +113,7 @@ struct Module {
 std::string print_ast(const Module& m);
 std::string print_expr(const Expr& e);  // compact source-like form
 
+/** A deep copy of `e` (for rewrites such as x += e  ->  x = x + e). */
+ExprPtr clone_expr(const Expr& e);
+
 }  // namespace numjit

@@ -458,8 +458,8 @@ class KernelLowerer {
     const Expr& target = *s.targets[0];
     Expr bin(ExprKind::Binary, s.span);
     bin.binop = s.aug_op;
-    bin.args.push_back(clone(target));
-    bin.args.push_back(clone(*s.value));
+    bin.args.push_back(clone_expr(target));
+    bin.args.push_back(clone_expr(*s.value));
     if (target.kind == ExprKind::Name) {
       check_prange_write(target, s, true);
       auto it = locals_.find(target.name);
@@ -468,26 +468,13 @@ class KernelLowerer {
       if (it->second.array) error(target.span, "in-place array arithmetic (x += y on arrays) is not supported in kernels; "
                                                 "update the elements in a loop");
       Stmt a(StmtKind::Assign, s.span);
-      a.targets.push_back(clone(target));
+      a.targets.push_back(clone_expr(target));
       a.value = std::make_unique<Expr>(std::move(bin));
       return assign(a, at, depth, true);
     }
     element_store(target, bin, at);
   }
 
-  static ExprPtr clone(const Expr& e) {
-    auto c = std::make_unique<Expr>(e.kind, e.span);
-    c->ival = e.ival;
-    c->fval = e.fval;
-    c->name = e.name;
-    c->binop = e.binop;
-    c->unop = e.unop;
-    c->boolop = e.boolop;
-    c->cmp_ops = e.cmp_ops;
-    for (auto& a : e.args) c->args.push_back(a ? clone(*a) : nullptr);
-    for (auto& k : e.keywords) c->keywords.push_back(Keyword{k.name, k.name_span, clone(*k.value)});
-    return c;
-  }
 
   // x[i] = v and X[i, j] = v: negative indices wrap, others are checked.
   void element_store(const Expr& target, const Expr& value, std::vector<LStmt>& at) {
