@@ -96,6 +96,13 @@ class Emitter {
     ctx_->setName("ctx");
     BasicBlock* entry = BasicBlock::Create(C, "entry", F);
     B.SetInsertPoint(entry);
+    if (target_.fastmath) {
+      // Options::fastmath: LLVM may reassociate and contract float math
+      // (results then depend on the host and the optimiser).
+      llvm::FastMathFlags fmf;
+      fmf.setFast();
+      B.setFastMathFlags(fmf);
+    }
     alias_setup();
     for (size_t v = 0; v < k_.var_types.size(); ++v)
       vars_.push_back(B.CreateAlloca(reg_type(k_.var_types[v]), nullptr, k_.var_names[v]));

@@ -230,3 +230,18 @@ TEST_CASE("one Jit used from several host threads at once: concurrent compiles a
 }
 
 }  // TEST_SUITE
+
+TEST_SUITE("codegen") {
+
+TEST_CASE("fastmath is off by default and, when asked for, marks float math fast") {
+  std::vector<double> p(8), q(8);
+  Jit strict;
+  CHECK(strict.emit("p * q + p", Stage::Llvm, {{"p", p}, {"q", q}}).find("fmul fast") == std::string::npos);
+  Options o;
+  o.fastmath = true;
+  Jit fast(o);
+  CHECK(fast.emit("p * q + p", Stage::Llvm, {{"p", p}, {"q", q}}).find("fmul fast") != std::string::npos);
+  CHECK(fast.eval("sum(p * q + 1)", {{"p", p}, {"q", q}}).scalar<double>() == 8.0);
+}
+
+}  // TEST_SUITE
