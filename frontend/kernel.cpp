@@ -255,7 +255,7 @@ class KernelLowerer {
     if (n->rank() != 0) error(e.span, fmt::format("expected a scalar here, got {}", n->type.str()));
     if (type) *type = n->dtype();
     if (typing_) return nullptr;
-    StatementLowering sl(K, at, {n}, where_);
+    StatementLowering sl(K, at, {n}, where_, boundscheck_);
     return sl.scalar(n);
   }
 
@@ -409,7 +409,7 @@ class KernelLowerer {
       if (n->rank() != 0) error(target.args[i]->span, "only scalars can be unpacked inside kernels");
       if (target.args[i]->kind != ExprKind::Name) error(target.args[i]->span, "cannot assign to this");
       if (!typing_) {
-        StatementLowering sl(K, at, {n}, where_);
+        StatementLowering sl(K, at, {n}, where_, boundscheck_);
         const LExpr* e = sl.scalar(n);
         if (e->kind != LExprKind::Const) {  // pin the value before any target changes
           int tmp = new_var(e->dtype, "tmp");
@@ -448,7 +448,7 @@ class KernelLowerer {
       l.buf = int(n->ival);
       return;
     }
-    StatementLowering sl(K, at, {n}, where_);
+    StatementLowering sl(K, at, {n}, where_, boundscheck_);
     l.buf = sl.array(n, returned_names_.count(target.name) ? BufferKind::Result : BufferKind::Temp);
     l.type = strong(n->type);
   }
@@ -636,7 +636,7 @@ class KernelLowerer {
       }
       auto t = typed_scope();
       const Node* n = node(*t, *v);
-      StatementLowering sl(K, at, {n}, where_);
+      StatementLowering sl(K, at, {n}, where_, boundscheck_);
       K.results.push_back(sl.array(n, BufferKind::Result));
       out_.results.push_back(strong(n->type));
     }

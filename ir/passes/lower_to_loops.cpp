@@ -29,8 +29,8 @@ class Lowering {
 
   /** Lowers into `k` at the end of `at` (a kernel's statement); index and
    *  shape errors are prefixed with `where` (the statement's location). */
-  Lowering(const FusionPlan& plan, Kernel& k, std::vector<LStmt>& at, std::string where)
-      : plan_(plan), k_(k), b_(*k.exprs), where_(std::move(where)) {
+  Lowering(const FusionPlan& plan, Kernel& k, std::vector<LStmt>& at, std::string where, bool boundscheck)
+      : plan_(plan), k_(k), b_(*k.exprs), where_(std::move(where)), boundscheck_(boundscheck) {
     top_ = body_ = &at;
   }
 
@@ -230,7 +230,7 @@ class Lowering {
     const LExpr* len = scalar(view->ops[0]->shape[size_t(axis)]);
     const LExpr* ok = b_.binary(BinaryOp::BitAnd, b_.binary(BinaryOp::Ge, raw, b_.unary(UnaryOp::Neg, len)),
                                 b_.binary(BinaryOp::Lt, raw, len));
-    top_->push_back(check(ok, CheckKind::Index, where_, {raw, b_.i64(axis), len}));
+    if (boundscheck_) top_->push_back(check(ok, CheckKind::Index, where_, {raw, b_.i64(axis), len}));
     const LExpr* wrapped = bind(b_.select(b_.binary(BinaryOp::Lt, raw, b_.i64(0)),
                                           b_.binary(BinaryOp::Add, raw, len), raw), "ix");
     index_memo_[key] = wrapped;
@@ -513,6 +513,7 @@ class Lowering {
   std::vector<LStmt>* body_;  // where element-level checks go
   std::map<const Node*, BufferKind> forced_kind_;
   std::string where_;  // prefix of index and shape errors ("file:line:col: ")
+  bool boundscheck_ = true;  // element reads x[i] check their index
   std::map<const Node*, int> buf_of_;
   std::map<const Node*, const LExpr*> scalar_memo_;
   std::map<std::pair<const Node*, int>, const LExpr*> index_memo_;
@@ -527,13 +528,13 @@ Kernel lower_to_loops(const FusionPlan& plan, const std::vector<InputSig>& input
 struct StatementLowering::Impl {
   FusionPlan plan;
   Lowering lowering;
-  Impl(FusionPlan p, Kernel& k, std::vector<LStmt>& at, std::string where)
-      : plan(std::move(p)), lowering(plan, k, at, std::move(where)) {}
+  Impl(FusionPlan p, Kernel& k, std::vector<LStmt>& at, std::string where, bool boundscheck)
+      : plan(std::move(p)), lowering(plan, k, at, std::move(where), boundscheck) {}
 };
 
 StatementLowering::StatementLowering(Kernel& k, std::vector<LStmt>& at, const std::vector<const Node*>& roots,
-                                     std::string where)
-    : impl_(std::make_unique<Impl>(fuse(roots), k, at, std::move(where))) {}
+                                     std::string where, bool boundscheck)
+    : impl_(std::make_unique<Impl>(fuse(roots), k, at, std::move(where), boundscheck)) {}
 StatementLowering::~StatementLowering() = default;
 const LExpr* StatementLowering::scalar(const Node* n) { return impl_->lowering.value(n); }
 int StatementLowering::array(const Node* n, BufferKind kind) { return impl_->lowering.array(n, kind); }

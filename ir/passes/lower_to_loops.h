@@ -28,8 +28,10 @@ constexpr int64_t kVarInput = int64_t(1) << 20;
  *  Guarantees: the same fusion and loops as lower_to_loops. */
 class StatementLowering {
  public:
-  /** `where` prefixes the messages of index and shape errors. */
-  StatementLowering(Kernel& k, std::vector<LStmt>& at, const std::vector<const Node*>& roots, std::string where = "");
+  /** `where` prefixes the messages of index and shape errors; without
+   *  `boundscheck` element reads are not checked (Options::boundscheck). */
+  StatementLowering(Kernel& k, std::vector<LStmt>& at, const std::vector<const Node*>& roots, std::string where = "",
+                    bool boundscheck = true);
   ~StatementLowering();
   /** A rank-0 value (its checks and loops are emitted first). */
   const LExpr* scalar(const Node* n);

@@ -365,3 +365,21 @@ def doubled(x):
 }
 
 }  // TEST_SUITE
+
+TEST_SUITE("kernels") {
+
+TEST_CASE("Options::boundscheck off removes the index checks of kernels") {
+  const char* src = "def f(x):\n    s = 0.0\n    for i in range(len(x)):\n        s += x[i]\n        x[i] = s\n    return s\n";
+  Options on, off;
+  off.boundscheck = false;
+  Jit checked(on), unchecked(off);
+  checked.run(src);
+  unchecked.run(src);
+  std::vector<double> x = {1, 2, 3};
+  CHECK(checked.emit("f(x)", Stage::Loops, {{"x", x}}).find("index(") != std::string::npos);
+  CHECK(unchecked.emit("f(x)", Stage::Loops, {{"x", x}}).find("index(") == std::string::npos);
+  x = {1, 2, 3};  // emit ran the kernel, which writes into x
+  CHECK(unchecked.eval("f(x)", {{"x", x}}).scalar<double>() == 6.0);
+}
+
+}  // TEST_SUITE
