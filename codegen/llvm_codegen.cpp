@@ -664,17 +664,18 @@ class Emitter {
 
   void alloc(const LStmt& s) {
     const Buffer& buf = k_.buffers[size_t(s.buf)];
-    auto& slots = bufs_[size_t(s.buf)];
+    auto& bslots = bufs_[size_t(s.buf)];
     std::vector<LValue*> dims;
     for (auto* a : s.args) dims.push_back(expr(a));
     auto* ptr = B.getPtrTy();
     auto* i64 = B.getInt64Ty();
     auto* i32 = B.getInt32Ty();
     LValue* data;
+    std::vector<int> slots;  // a result returned twice (x + 1, x + 1) fills both
+    for (size_t r = 0; r < k_.results.size(); ++r)
+      if (k_.results[r] == s.buf) slots.push_back(k_.num_inputs + int(r));
     if (s.kind == LStmtKind::AllocResult) {
-      int slot = k_.num_inputs;
-      for (size_t r = 0; r < k_.results.size(); ++r)
-        if (k_.results[r] == s.buf) slot = k_.num_inputs + int(r);
+      int slot = slots.empty() ? k_.num_inputs : slots[0];
       LValue* view = B.CreateConstInBoundsGEP1_64(B.getInt8Ty(), args_, uint64_t(slot) * sizeof(nj_array_view));
       data = B.CreateCall(helper("nj_alloc_result", ptr, {ptr, ptr, i32, i32, i64, i64}),
                           {ctx_, view, B.getInt32(int32_t(buf.dtype)), B.getInt32(buf.rank),
@@ -685,8 +686,13 @@ class Emitter {
       data = B.CreateCall(helper("nj_alloc_temp", ptr, {ptr, i64}), {ctx_, n});
     }
     guard(B.CreateIsNotNull(data), [] {});
-    B.CreateStore(data, slots.data);
-    for (size_t a = 0; a < dims.size(); ++a) B.CreateStore(dims[a], slots.dims[a]);
+    for (size_t i = 1; i < slots.size(); ++i)
+      B.CreateMemCpy(B.CreateConstInBoundsGEP1_64(B.getInt8Ty(), args_, uint64_t(slots[i]) * sizeof(nj_array_view)),
+                     llvm::MaybeAlign(8),
+                     B.CreateConstInBoundsGEP1_64(B.getInt8Ty(), args_, uint64_t(slots[0]) * sizeof(nj_array_view)),
+                     llvm::MaybeAlign(8), sizeof(nj_array_view));
+    B.CreateStore(data, bslots.data);
+    for (size_t a = 0; a < dims.size(); ++a) B.CreateStore(dims[a], bslots.dims[a]);
   }
 
   // --- parallel regions ------------------------------------------------------

@@ -13,6 +13,7 @@
 #include <iostream>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <unordered_map>
@@ -27,6 +28,7 @@
 #include "frontend/sema.h"
 #include "ir/interpreter.h"
 #include "ir/loop_interpreter.h"
+#include "ir/scalar_ops.h"
 #include "ir/passes/fuse.h"
 #include "ir/passes/lower_to_loops.h"
 #include "runtime/context.h"
@@ -386,9 +388,56 @@ class Session {
     return render_diagnostic(&call_src, call, msg);
   }
 
+  /** `x[...]` of an array variable as a view of its memory (NumPy basic
+   *  indexing), or nullopt when `e` is not one. Element indices wrap and
+   *  are checked. */
+  std::optional<Array> view_of(const std::shared_ptr<const Source>& src, const Expr& e,
+                               const std::map<std::string, Value>& vars) {
+    if (e.kind != ExprKind::Subscript || e.args[0]->kind != ExprKind::Name) return std::nullopt;
+    auto it = vars.find(e.args[0]->name);
+    if (it == vars.end() || !it->second.is_array() || it->second.array().ndim() == 0) return std::nullopt;
+    for (size_t k = 1; k < e.args.size(); ++k)
+      if (e.args[k]->kind == ExprKind::Slice && e.args[k]->args[2] && e.args[k]->args[2]->kind != ExprKind::Int &&
+          e.args[k]->args[2]->kind != ExprKind::Unary)
+        return std::nullopt;
+    auto p = build(src, e, vars, false);
+    std::function<std::optional<Array>(const Node*)> apply = [&](const Node* n) -> std::optional<Array> {
+      if (n->kind == ArrayOp::Input) return it->second.array();
+      if (n->kind != ArrayOp::View) return std::nullopt;
+      auto base = apply(n->ops[0]);
+      if (!base) return std::nullopt;
+      const Array& a = *base;
+      auto scalar = [&](const Node* s) { return interpret({s}, p->inputs).at(0).scalar<int64_t>(); };
+      char* data = static_cast<char*>(a.raw_data());
+      std::vector<int64_t> shape, strides;
+      for (int k = 0; k < a.ndim(); ++k) {
+        int64_t step = n->steps[size_t(k)], stride = a.strides()[size_t(k)], len_k = a.shape()[size_t(k)];
+        int64_t start = scalar(n->ops[size_t(1 + 2 * k)]);
+        if (step == 0) {
+          if (start < -len_k || start >= len_k) {
+            nj_ctx ctx;
+            nj_fail_index(&ctx, nullptr, start, k, len_k);
+            user_error(src.get(), e.span, ctx.message);
+          }
+          if (start < 0) start += len_k;
+        } else {
+          shape.push_back(scalar(n->ops[size_t(2 + 2 * k)]));
+          strides.push_back(stride * step);
+        }
+        data += start * stride * dtype_size(a.dtype());
+      }
+      return Array::view(data, a.dtype(), shape, strides);
+    };
+    return apply(p->roots[0]);
+  }
+
   /** Evaluates expression `e` of `src` over `vars`. */
   std::vector<Value> evaluate(std::shared_ptr<const Source> src, const Expr& e, const std::map<std::string, Value>& vars,
                               bool allow_tuple) {
+    // x[a:b], X[:, j]: a view of the variable's memory, as in NumPy.
+    if (e.kind == ExprKind::Subscript) {
+      if (auto v = view_of(src, e, vars); v && v->ndim() > 0) return {Value(*v)};
+    }
     last_tuple_ = false;
     // A bare name is the value itself, not a copy: `y = x` and `f(x)` see
     // the same array, as in Python.
@@ -513,8 +562,8 @@ class Session {
         ++kernels_version_;
         return;
       default:
-        user_error(src.get(), s.span, "this statement is only allowed inside a kernel (def), which this build "
-                                      "does not support yet");
+        user_error(src.get(), s.span, "for, while, if, break, continue and return run inside kernels: put them in a "
+                                      "def and call it");
     }
   }
 
@@ -539,8 +588,8 @@ class Session {
             user_error(src.get(), item->span, "only names can be unpacked into at the top level");
         continue;
       }
-      user_error(src.get(), t->span, "element and slice assignment is only supported inside kernels (def), "
-                                     "which this build does not support yet");
+      if (t->kind == ExprKind::Subscript) continue;
+      user_error(src.get(), t->span, "cannot assign to this");
     }
     if (emit) {
       for (auto& t : s.targets)
@@ -549,7 +598,10 @@ class Session {
     }
     auto vals = evaluate(src, e, vars_, true);
     emit_ = nullptr;
-    for (auto& t : s.targets) bind_target(src, *t, vals);
+    for (auto& t : s.targets) {
+      if (t->kind == ExprKind::Subscript) store_into(src, *t, vals);
+      else bind_target(src, *t, vals);
+    }
   }
 
   void bind_target(const std::shared_ptr<const Source>& src, const Expr& t, const std::vector<Value>& vals) {
@@ -564,11 +616,53 @@ class Session {
     for (size_t i = 0; i < vals.size(); ++i) vars_[t.args[i]->name] = vals[i];
   }
 
+  // x[i] = v, x[a:b] = v, X[i, :] = row: written into the variable's memory
+  // (a scalar fills the view; an array must have the view's shape).
+  void store_into(const std::shared_ptr<const Source>& src, const Expr& target, const std::vector<Value>& vals) {
+    auto view = view_of(src, target, vars_);
+    if (!view) user_error(src.get(), target.span, "only elements and slices of array variables can be assigned");
+    if (vals.size() != 1) user_error(src.get(), target.span, "cannot assign a tuple to elements");
+    const Value& v = vals[0];
+    Array dst = *view;
+    int64_t rows = dst.ndim() == 2 ? dst.shape()[0] : 1, cols = dst.ndim() >= 1 ? dst.shape()[size_t(dst.ndim() - 1)] : 1;
+    bool scalar = v.is_scalar() || v.array().size() == 1;
+    if (!scalar && v.array().shape() != dst.shape())
+      user_error(src.get(), target.span, fmt::format("could not broadcast an array of {} elements into a view of {} elements",
+                                                     v.array().size(), dst.size()));
+    Array from = scalar ? Array() : v.array();
+    // Element (i, j) of a rank-2 view, j of a rank-1 view, the element of rank 0.
+    auto put = [&](int64_t i, int64_t j) {
+      int r = dst.ndim();
+      int64_t off = r == 2 ? i * dst.strides()[0] + j * dst.strides()[1] : r == 1 ? j * dst.strides()[0] : 0;
+      char* p = static_cast<char*>(dst.raw_data()) + off * dtype_size(dst.dtype());
+      bool fl = is_float(scalar ? v.dtype() : from.dtype());
+      int64_t fi = r == 2 ? i : j;  // the source's own first index
+      double f = scalar ? v.scalar<double>() : from.at<double>(fi, j);
+      int64_t n = scalar ? v.scalar<int64_t>() : from.at<int64_t>(fi, j);
+      Scalar s = cast_scalar(fl ? Scalar{f, 0} : Scalar{0, n}, fl ? DType::F64 : DType::I64, dst.dtype());
+      switch (dst.dtype()) {
+        case DType::Bool: *reinterpret_cast<bool*>(p) = s.i != 0; break;
+        case DType::I32: *reinterpret_cast<int32_t*>(p) = int32_t(s.i); break;
+        case DType::I64: *reinterpret_cast<int64_t*>(p) = s.i; break;
+        case DType::F32: *reinterpret_cast<float*>(p) = float(s.f); break;
+        case DType::F64: *reinterpret_cast<double*>(p) = s.f; break;
+      }
+    };
+    for (int64_t i = 0; i < rows; ++i)
+      for (int64_t j = 0; j < cols; ++j) put(i, j);
+  }
+
   void aug_assign(const std::shared_ptr<const Source>& src, const Stmt& s, std::pair<Stage, std::string*>* emit) {
     const Expr& target = *s.targets[0];
-    if (target.kind != ExprKind::Name)
-      user_error(src.get(), target.span, "element and slice assignment is only supported inside kernels (def), "
-                                         "which this build does not support yet");
+    if (target.kind == ExprKind::Subscript) {  // x[i] += v  is  x[i] = x[i] + v
+      Expr bin(ExprKind::Binary, s.span);
+      bin.binop = s.aug_op;
+      bin.args.push_back(clone_expr(target));
+      bin.args.push_back(clone_expr(*s.value));
+      auto vals = evaluate(src, bin, vars_, false);
+      return store_into(src, target, vals);
+    }
+    if (target.kind != ExprKind::Name) user_error(src.get(), target.span, "cannot assign to this");
     // x op= e is x = x op e (NumPy would write in place; values here are immutable).
     Expr bin(ExprKind::Binary, s.span);
     bin.binop = s.aug_op;

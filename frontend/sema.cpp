@@ -78,6 +78,9 @@ const T* find_entry(const T (&table)[N], const std::string& name) {
   return nullptr;
 }
 
+/** axis=-1 as the user wrote it; -1 itself means "all axes" below. */
+constexpr int kLastAxis = -1000;
+
 class Lowerer {
  public:
   Lowerer(Builder& b, const Scope& scope) : b_(b), scope_(scope) {}
@@ -344,7 +347,7 @@ class Lowerer {
     if (!a && allow_positional && c.pos.size() > pos_index) a = c.pos[pos_index];
     if (!a || a->kind == ExprKind::None) return -1;
     int64_t v = const_int_arg(*a, "axis");
-    if (v == -1) return -2;  // the last axis, distinct from "all axes"
+    if (v == -1) return kLastAxis;  // distinct from -1, "all axes"
     return int(v);
   }
   DType dtype_arg(const Expr& e) {
@@ -584,7 +587,7 @@ class Lowerer {
       arity(c, 1, minmax ? 1 : 2);
       const Node* x = node(*c.pos[0]);
       int axis = axis_arg(c, 1, !minmax);
-      if (axis == -2) axis = x->rank() - 1;
+      if (axis == kLastAxis) axis = x->rank() - 1;
       double ddof = 0;
       if (r->op == ReduceOp::Var) {
         if (const Expr* d = kwarg(c, "ddof")) ddof = double(const_int_arg(*d, "ddof"));
@@ -597,7 +600,7 @@ class Lowerer {
       arity(c, 1, 1);
       const Node* x = node(*c.pos[0]);
       int axis = axis_arg(c, 1, false);
-      if (axis == -2) axis = x->rank() - 1;
+      if (axis == kLastAxis) axis = x->rank() - 1;
       const Node* nz = b_.cast(x, DType::Bool, sp);
       return of(b_.reduce(ReduceOp::Sum, b_.cast(nz, DType::I64, sp), axis, sp));
     }
@@ -605,7 +608,7 @@ class Lowerer {
       arity(c, 1, 2);
       const Node* x = node(*c.pos[0]);
       int axis = axis_arg(c, 1);
-      if (axis == -2) axis = x->rank() - 1;
+      if (axis == kLastAxis) axis = x->rank() - 1;
       return of(b_.scan(s->op, x, axis, sp));
     }
     if (auto* g = find_entry(kGroup, fn)) {

@@ -1,0 +1,71 @@
+// Scripts at the top level: views alias their array, element and slice
+// assignment write into it, tuples, negative axes.
+#include <doctest/doctest.h>
+
+#include <sstream>
+
+#include "numjit/numjit.hpp"
+
+using namespace numjit;
+
+namespace {
+std::string run(const std::string& src) {
+  Jit jit;
+  std::ostringstream out;
+  jit.set_output(&out);
+  try {
+    jit.run(src, "s.nj");
+  } catch (const Error& e) {
+    out << "error: " << e.what();
+  }
+  return out.str();
+}
+}  // namespace
+
+TEST_SUITE("script") {
+
+TEST_CASE("a slice is a view: kernels write through it, and so do assignments") {
+  CHECK(run(R"(
+z = arange(8) * 1.0
+w = z[::2]
+def fill(v, c):
+    for i in range(len(v)):
+        v[i] = c
+    return len(v)
+k = fill(z[1::2], -1.0)
+z[0] = 100
+print(z, w, k)
+)") == "[100.  -1.   2.  -1.   4.  -1.   6.  -1.] [100.   2.   4.   6.] 4\n");
+}
+
+TEST_CASE("element and slice assignment, with casts to the array's dtype") {
+  CHECK(run(R"(
+X = arange(6).reshape(2, 3)
+X[1, :] = arange(3) * 10
+X[:, 0] = -1
+X[0, 1] += 5
+X[-1, -1] = 2.9
+f = zeros(3, dtype=f32)
+f[1:] = 2.5
+print(X, f)
+)") == "[[-1  6  2]\n [-1 10  2]] [0.  2.5 2.5]\n");
+  CHECK(run("z = zeros(4)\nz[4] = 1\n").find("index 4 is out of bounds for axis 0 with size 4") != std::string::npos);
+  CHECK(run("z = zeros(4)\nz[1:3] = arange(3)\n").find("could not broadcast") != std::string::npos);
+  CHECK(run("x = 1\nx[0] = 2\n").find("only elements and slices of array variables can be assigned") != std::string::npos);
+}
+
+TEST_CASE("a full index is a copy, not a view") {
+  CHECK(run("x = arange(3)\na = x[1]\nx[1] = 7\nprint(a, x)\n") == "1 [0 7 2]\n");
+}
+
+TEST_CASE("tuples with repeated values, and negative axes") {
+  CHECK(run("x = arange(4)\na, b = x + 1, x + 1\nprint(a, b)\n") == "[1 2 3 4] [1 2 3 4]\n");
+  CHECK(run("X = arange(6).reshape(2, 3)\nprint(sum(X, axis=-2), sum(X, axis=-1), max(X, axis=-2))\n") ==
+        "[3 5 7] [ 3 12] [3 4 5]\n");
+}
+
+TEST_CASE("control flow belongs in kernels") {
+  CHECK(run("for i in range(3):\n    pass\n").find("run inside kernels: put them in a def") != std::string::npos);
+}
+
+}  // TEST_SUITE
