@@ -717,7 +717,11 @@ class Session {
         case DType::F64: *a.data<double>() = v.scalar<double>(); break;
       }
     }
-    save_npy(call.args[1]->name, a);
+    try {
+      save_npy(call.args[1]->name, a);
+    } catch (const Error& err) {
+      user_error(src.get(), call.span, err.what());
+    }
   }
 
   // --- stages ---------------------------------------------------------------------

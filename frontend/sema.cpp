@@ -17,7 +17,7 @@ struct MathEntry {
   MathFn fn;
 };
 const MathEntry kMath1[] = {
-    {"abs", MathFn::Abs}, {"absolute", MathFn::Abs}, {"fabs", MathFn::Abs},
+    {"abs", MathFn::Abs}, {"absolute", MathFn::Abs},
     {"sqrt", MathFn::Sqrt}, {"cbrt", MathFn::Cbrt}, {"exp", MathFn::Exp},
     {"exp2", MathFn::Exp2}, {"expm1", MathFn::Expm1}, {"log", MathFn::Log},
     {"log1p", MathFn::Log1p}, {"log2", MathFn::Log2}, {"log10", MathFn::Log10},
@@ -61,7 +61,7 @@ struct GroupEntry {
 const GroupEntry kGroup[] = {{"group_sum", GroupOp::Sum}, {"group_count", GroupOp::Count},
                              {"group_mean", GroupOp::Mean}, {"group_min", GroupOp::Min},
                              {"group_max", GroupOp::Max}};
-const char* kOther[] = {"where", "clip", "dot", "count_nonzero", "zeros", "ones", "empty",
+const char* kOther[] = {"fabs", "where", "clip", "dot", "count_nonzero", "zeros", "ones", "empty",
                         "full", "arange", "linspace", "zeros_like", "ones_like", "full_like",
                         "empty_like", "copy", "reshape", "random", "randn", "len", "shape", "load",
                         "f32", "f64", "i32", "i64", "bool", "float", "int", "astype", "print",
@@ -550,7 +550,14 @@ class Lowerer {
           bind(t, b_.binary(map[int(s->aug_op)], it->second, l.node(*s->value), s->span));
           break;
         }
+        case StmtKind::Expr: {  // computed and dropped, as in Python; type-checked
+          Lowerer l(b_, scope);
+          l.kernel_depth_ = kernel_depth_;
+          l.value(*s->value);
+          break;
+        }
         case StmtKind::Return: {
+          if (&s != &body.back()) error(body[size_t(&s - &body[0]) + 1]->span, "code after 'return' never runs");
           if (!s->value) error(s->span, "a kernel must return a value");
           Lowerer l(b_, scope);
           l.kernel_depth_ = kernel_depth_;
@@ -570,6 +577,11 @@ class Lowerer {
   SemaValue builtin(Call& c) {
     const std::string& fn = c.fn;
     Span sp = c.e.span;
+    if (fn == "fabs") {  // NumPy's fabs is a float function: fabs of ints is f64
+      arity(c, 1, 1);
+      const Node* x = node(*c.pos[0]);
+      return of(b_.math(MathFn::Abs, is_float(x->dtype()) ? x : b_.cast(x, float_result(x->dtype()), sp), sp));
+    }
     if (auto* m = find_entry(kMath1, fn)) {
       arity(c, 1, 1);
       return of(b_.math(m->fn, node(*c.pos[0]), sp));

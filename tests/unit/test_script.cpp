@@ -69,3 +69,14 @@ TEST_CASE("control flow belongs in kernels") {
 }
 
 }  // TEST_SUITE
+
+TEST_SUITE("script") {
+
+TEST_CASE("fabs is a float function; save errors point at the call; straight-line kernel statements") {
+  CHECK(run("print(fabs(-3), fabs(arange(3) - 1))\n") == "3.0 [1. 0. 1.]\n");
+  CHECK(run("save(\"/nonexistent/dir/x.npy\", 3)\n").find("s.nj:1:1: error: cannot save") != std::string::npos);
+  CHECK(run("def f(x):\n    x + 1\n    return x * 2\nprint(f(arange(3)))\n") == "[0 2 4]\n");
+  CHECK(run("def g(x):\n    return x\n    y = 1\ng(1)\n").find("code after 'return' never runs") != std::string::npos);
+}
+
+}  // TEST_SUITE
