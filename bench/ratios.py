@@ -8,7 +8,9 @@ Benchmark names are K<id>/<impl>/threads:<T> (BENCHMARKS.md). With
 repetitions the *_median aggregates are used; without, the plain runs (the
 median of them if a name occurs more than once). Prints a markdown table:
 kernel, threads, numjit ms, cpp ms, numjit/cpp, and GB/s of each; variants
-(numjit-prange, ...) get a row of their own against the same cpp time.
+(numjit-prange, ...) get a row of their own against the same cpp time, and
+reference variants (cpp-scalar, ...) a row comparing numjit with them.
+Times under 0.1 ms (K7, the call overhead) are printed in microseconds.
 """
 import json
 import re
@@ -55,7 +57,9 @@ def kernel_order(k):
 
 
 def fmt_ms(x):
-    return "-" if x is None else f"{x:.3f}"
+    if x is None:
+        return "-"
+    return f"{x * 1e3:.3f} us" if x < 0.1 else f"{x:.3f}"
 
 
 def fmt_gbs(x):
@@ -75,9 +79,15 @@ def main(argv):
     groups = sorted({(k, t) for k, _, t in res}, key=lambda kt: (kernel_order(kt[0]), kt[1]))
     for kernel, threads in groups:
         cpp = res.get((kernel, "cpp", threads))
-        impls = sorted(i for k, i, t in res if (k, t) == (kernel, threads) and i != "cpp")
+        here = [i for k, i, t in res if (k, t) == (kernel, threads) and i != "cpp"]
+        impls = sorted(i for i in here if not i.startswith("cpp-"))
+        refs = sorted(i for i in here if i.startswith("cpp-"))
         if not impls:  # reference only (triad, readsum: the bandwidth ceiling)
-            print(f"| {kernel} | {threads} | - | {fmt_ms(cpp[0])} | - | - | {fmt_gbs(cpp[1])} |")
+            if cpp:
+                print(f"| {kernel} | {threads} | - | {fmt_ms(cpp[0])} | - | - | {fmt_gbs(cpp[1])} |")
+            for ref in refs:
+                r = res[(kernel, ref, threads)]
+                print(f"| {kernel} ({ref}) | {threads} | - | {fmt_ms(r[0])} | - | - | {fmt_gbs(r[1])} |")
             continue
         for impl in impls:
             nj = res[(kernel, impl, threads)]
@@ -85,6 +95,13 @@ def main(argv):
             ratio = f"{nj[0] / cpp[0]:.2f}" if cpp and cpp[0] > 0 else "-"
             print(f"| {label} | {threads} | {fmt_ms(nj[0])} | {fmt_ms(cpp[0] if cpp else None)} "
                   f"| {ratio} | {fmt_gbs(nj[1])} | {fmt_gbs(cpp[1] if cpp else None)} |")
+        # numjit against a reference variant: the cpp columns hold the variant.
+        nj = res.get((kernel, "numjit", threads))
+        for ref in refs:
+            r = res[(kernel, ref, threads)]
+            ratio = f"{nj[0] / r[0]:.2f}" if nj and r[0] > 0 else "-"
+            print(f"| {kernel} vs {ref} | {threads} | {fmt_ms(nj[0] if nj else None)} | {fmt_ms(r[0])} "
+                  f"| {ratio} | {fmt_gbs(nj[1] if nj else None)} | {fmt_gbs(r[1])} |")
     src = "medians of repetitions" if used_medians else "single runs (no repetitions: noisy)"
     print(f"\nTimes are real time, {src}; GB/s counts bytes read + written per call.")
     return 0

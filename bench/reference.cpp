@@ -3,6 +3,7 @@
 // explicit accumulators instead of letting the compiler reassociate.
 #include "reference.h"
 
+#include <bit>
 #include <cmath>
 
 namespace numjit_ref {
@@ -54,6 +55,65 @@ void k10_rowsum16(const double* __restrict X, const double* __restrict w,
     }
     out[r] = (s0 + s1) + (s2 + s3);
   }
+}
+
+double k3_block_max(const double* __restrict e, int64_t n) {
+  constexpr double kNegInf = -__builtin_inf();
+  double m[8] = {kNegInf, kNegInf, kNegInf, kNegInf, kNegInf, kNegInf, kNegInf, kNegInf};
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (int j = 0; j < 8; ++j) m[j] = e[i + j] > m[j] ? e[i + j] : m[j];
+  for (; i < n; ++i) m[0] = e[i] > m[0] ? e[i] : m[0];
+  double r = m[0];
+  for (int j = 1; j < 8; ++j) r = m[j] > r ? m[j] : r;
+  return r;
+}
+
+double k3_drawdown(const double* __restrict e, double* __restrict out, int64_t n, double peak) {
+  constexpr int64_t kChunk = 512;
+  double run[kChunk];
+  for (int64_t i0 = 0; i0 < n; i0 += kChunk) {
+    const int64_t m = n - i0 < kChunk ? n - i0 : kChunk;
+    const double* __restrict x = e + i0;
+    double* __restrict o = out + i0;
+    for (int64_t j = 0; j < m; ++j) {  // serial: one vmaxsd per element
+      peak = x[j] > peak ? x[j] : peak;
+      run[j] = peak;
+    }
+    for (int64_t j = 0; j < m; ++j) o[j] = (run[j] - x[j]) / run[j];  // vectorized
+  }
+  return peak;
+}
+
+bool k4_group_sum64(const int32_t* __restrict sym, const double* __restrict p,
+                    const double* __restrict q, double* __restrict table, int64_t n) {
+  // In chunks: the key check and where(p > 100, p*q, 0.0) run vectorized
+  // (g++ turns a ?: in the scalar loop into a jump, mispredicted half of the
+  // time: 6 ns an element), then a scalar scatter-add in element order.
+  constexpr int64_t kChunk = 256;
+  double v[kChunk];
+  for (int64_t i0 = 0; i0 < n; i0 += kChunk) {
+    const int64_t m = n - i0 < kChunk ? n - i0 : kChunk;
+    const int32_t* __restrict k = sym + i0;
+    const double* __restrict a = p + i0;
+    const double* __restrict b = q + i0;
+    uint32_t bad = 0;
+    for (int64_t j = 0; j < m; ++j) bad |= static_cast<uint32_t>(k[j]) >= 64u;
+    if (bad) return false;
+    for (int64_t j = 0; j < m; ++j) {  // where() as a bit mask: g++ will not
+      // vectorize the ?: (it does not speculate the multiply); this is the same select.
+      const uint64_t mask = uint64_t(0) - uint64_t(a[j] > 100.0);
+      v[j] = std::bit_cast<double>(std::bit_cast<uint64_t>(a[j] * b[j]) & mask);
+    }
+    for (int64_t j = 0; j < m; ++j) table[k[j]] += v[j];
+  }
+  return true;
+}
+
+void k5_transcendental_scalar(const double* __restrict x, const double* __restrict y,
+                              double* __restrict out, int64_t n) {
+  for (int64_t i = 0; i < n; ++i)
+    out[i] = std::exp(-0.5 * x[i] * x[i]) * 0.3989422804014327 + std::log1p(std::fabs(y[i]));
 }
 
 void triad(double* __restrict a, const double* __restrict b,

@@ -26,6 +26,36 @@ void k8_chain(const double* __restrict a, const double* __restrict b,
 void k10_rowsum16(const double* __restrict X, const double* __restrict w,
                   double* __restrict out, int64_t rows);
 
+/** K3, pass 1 of the two-pass block scan: max of e[0..n) (-inf when n == 0),
+ *  8 independent accumulators. */
+double k3_block_max(const double* __restrict e, int64_t n);
+
+/** K3, drawdown: peak = running max of e, starting from `peak`;
+ *  out[i] = (peak_i - e[i]) / peak_i. The running max goes through a small
+ *  stack buffer (512 elements), so the division runs vectorized. Returns the
+ *  final peak. One thread: peak = -inf. Several: each block starts from the
+ *  max of the blocks before it (k3_block_max). */
+double k3_drawdown(const double* __restrict e, double* __restrict out, int64_t n, double peak);
+
+/** K4: table[sym[i]] += (p[i] > 100 ? p[i] * q[i] : 0.0) for i < n, in order,
+ *  into table[0..64) (the caller zeroes it). Returns false at the first key
+ *  outside [0, 64) (numjit must raise an error there, so the check is here too). */
+bool k4_group_sum64(const int32_t* __restrict sym, const double* __restrict p,
+                    const double* __restrict q, double* __restrict table, int64_t n);
+
+/** K5 through scalar libm: out[i] = exp(-0.5*x*x) * 0.3989422804014327 +
+ *  log1p(|y|), one std::exp and one std::log1p call per element (g++ does not
+ *  vectorize these calls without -ffast-math). The "scalar libm" baseline. */
+void k5_transcendental_scalar(const double* __restrict x, const double* __restrict y,
+                              double* __restrict out, int64_t n);
+
+/** K5, the same plain loop, vectorized through glibc's libmvec
+ *  (_ZGVdN4v_exp, _ZGVdN4v_log1p): in reference_vecmath.cpp, where exp and
+ *  log1p are declared with GCC's simd attribute (what <math.h> does only
+ *  under -ffast-math), so the arithmetic stays IEEE as in numjit. */
+void k5_transcendental(const double* __restrict x, const double* __restrict y,
+                       double* __restrict out, int64_t n);
+
 /** STREAM triad: a[i] = b[i] + s*c[i]. */
 void triad(double* __restrict a, const double* __restrict b,
            const double* __restrict c, double s, int64_t n);
