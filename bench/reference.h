@@ -38,8 +38,9 @@ double k3_block_max(const double* __restrict e, int64_t n);
 double k3_drawdown(const double* __restrict e, double* __restrict out, int64_t n, double peak);
 
 /** K4: table[sym[i]] += (p[i] > 100 ? p[i] * q[i] : 0.0) for i < n, in order,
- *  into table[0..64) (the caller zeroes it). Returns false at the first key
- *  outside [0, 64) (numjit must raise an error there, so the check is here too). */
+ *  into table[0..64) (the caller zeroes it). Returns false, the table partly
+ *  summed, when a key is outside [0, 64) (numjit must raise an error there, so
+ *  the reference checks every key too). */
 bool k4_group_sum64(const int32_t* __restrict sym, const double* __restrict p,
                     const double* __restrict q, double* __restrict table, int64_t n);
 

@@ -19,7 +19,7 @@ struct nj_ctx {
   /** Owners of result arrays, in allocation order; the host adopts them. */
   std::vector<std::pair<void*, std::shared_ptr<void>>> results;
   /** Scratch memory, freed with the context. */
-  std::vector<std::unique_ptr<void, void (*)(void*)>> temps;
+  std::vector<std::shared_ptr<void>> temps;
   /** The pool parallel loops run on (null: serial), and who holds it. */
   numjit::ThreadPool* pool = nullptr;
   std::mutex* pool_mu = nullptr;

@@ -25,11 +25,6 @@ bool injected_failure() {
   return g_alloc_countdown.fetch_sub(1) == 1;
 }
 
-void* raw_aligned(int64_t nbytes) {
-  if (nbytes < 0 || injected_failure()) return nullptr;
-  size_t n = size_t(nbytes < 64 ? 64 : (nbytes + 63) / 64 * 64);
-  return std::aligned_alloc(64, n);
-}
 }  // namespace
 
 void set_alloc_failure_countdown(int64_t n) { g_alloc_countdown.store(n); }
@@ -122,8 +117,6 @@ void combine(T* p, int64_t n, int32_t op) {
 
 }  // namespace numjit
 
-using numjit::raw_aligned;
-
 extern "C" {
 
 void* nj_alloc_result(nj_ctx* ctx, nj_array_view* out, int32_t dtype, int32_t ndim, int64_t d0,
@@ -165,13 +158,16 @@ void* nj_alloc_result(nj_ctx* ctx, nj_array_view* out, int32_t dtype, int32_t nd
 }
 
 void* nj_alloc_temp(nj_ctx* ctx, int64_t nbytes) {
-  void* p = raw_aligned(nbytes);
-  if (!p) {
+  // Through the block cache, like results: a scan's 80 MB scratch array
+  // would otherwise fault in fresh pages on every call.
+  auto mem = numjit::aligned_alloc_shared(nbytes);
+  if (!mem) {
     ctx->code = NJ_ERR_ALLOC;
     ctx->message = fmt::format("out of memory: cannot allocate {} bytes of scratch space", nbytes);
     return nullptr;
   }
-  ctx->temps.emplace_back(p, std::free);
+  void* p = mem.get();
+  ctx->temps.push_back(std::move(mem));
   return p;
 }
 
