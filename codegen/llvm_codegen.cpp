@@ -104,8 +104,10 @@ class Emitter {
       B.setFastMathFlags(fmf);
     }
     alias_setup();
-    for (size_t v = 0; v < k_.var_types.size(); ++v)
+    for (size_t v = 0; v < k_.var_types.size(); ++v) {
       vars_.push_back(B.CreateAlloca(reg_type(k_.var_types[v]), nullptr, k_.var_names[v]));
+      B.CreateStore(llvm::Constant::getNullValue(reg_type(k_.var_types[v])), vars_.back());  // as the interpreter
+    }
     for (size_t b = 0; b < k_.buffers.size(); ++b) buffer_setup(int(b));
     stmts(k_.body);
     B.CreateRet(B.getInt32(0));
@@ -821,7 +823,7 @@ class Emitter {
   void loop(const LStmt& s) {
     LValue* lo = expr(s.lo);
     LValue* hi = expr(s.hi);
-    if (s.parallel && !in_task_) {
+    if (s.parallel && !in_task_ && !s.step) {
       // Blocks of iterations: many elements for an innermost loop, a few
       // rows for a loop of loops. Below two blocks the region runs inline.
       bool nested = false;

@@ -434,6 +434,7 @@ class Session {
   /** Evaluates expression `e` of `src` over `vars`. */
   std::vector<Value> evaluate(std::shared_ptr<const Source> src, const Expr& e, const std::map<std::string, Value>& vars,
                               bool allow_tuple) {
+    last_tuple_ = false;
     // x[a:b], X[:, j]: a view of the variable's memory, as in NumPy.
     if (e.kind == ExprKind::Subscript) {
       if (auto v = view_of(src, e, vars); v && v->ndim() > 0) return {Value(*v)};

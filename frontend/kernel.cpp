@@ -52,11 +52,19 @@ bool has_nested_return(const std::vector<StmtPtr>& body) {
   return false;
 }
 
+/** Whether a return sits anywhere in `body`. */
+bool contains_return(const std::vector<StmtPtr>& body) {
+  for (auto& s : body)
+    if (s->kind == StmtKind::Return || contains_return(s->body) || contains_return(s->orelse)) return true;
+  return false;
+}
+
 /** Whether `body` has a break (outside any loop of its own) or a return. */
 bool jumps_out(const std::vector<StmtPtr>& body) {
   for (auto& s : body) {
     if (s->kind == StmtKind::Break || s->kind == StmtKind::Return) return true;
     if (s->kind == StmtKind::If && (jumps_out(s->body) || jumps_out(s->orelse))) return true;
+    if ((s->kind == StmtKind::For || s->kind == StmtKind::While) && contains_return(s->body)) return true;
   }
   return false;
 }
