@@ -368,10 +368,18 @@ class Lowerer {
         error(e.span, fmt::format("a dimension must be an integer, got {}", d->type.str()));
       if (d->is_const() && d->ival < 0 && !(allow_unknown && d->ival == -1))
         error(e.span, "negative dimensions are not allowed");
-      d = b_.cast(d, DType::I64);
-      if (d->is_const()) d = b_.const_int(d->ival, DType::I64, false);
+      d = dim_node(d);
     }
     return dims;
+  }
+
+  // A dimension as the IR expects it: i64, and a constant one strong, so that
+  // equal constant lengths intern to one node and broadcast together
+  // (arange(5) + linspace(0, 1, 5)).
+  const Node* dim_node(const Node* d) {
+    d = b_.cast(d, DType::I64);
+    if (d->is_const()) d = b_.const_int(d->ival, DType::I64, false);
+    return d;
   }
 
   SemaValue call(const Expr& e) {
@@ -781,7 +789,7 @@ class Lowerer {
     const Node* len = b_.math(MathFn::Ceil, b_.binary(BinaryOp::Div, span_, b_.cast(step, DType::F64, sp), sp), sp);
     len = b_.binary(BinaryOp::Maximum, b_.cast(len, DType::I64, sp), b_.const_int(0, DType::I64, false), sp);
     DType compute = is_float(t) ? DType::F64 : DType::I64;
-    const Node* i = b_.cast(b_.iota(len, sp), compute, sp);
+    const Node* i = b_.cast(b_.iota(dim_node(len), sp), compute, sp);
     const Node* v = b_.binary(BinaryOp::Add, b_.cast(start, compute, sp),
                               b_.binary(BinaryOp::Mul, i, b_.cast(step, compute, sp), sp), sp);
     return of(b_.cast(v, t, sp));
@@ -802,7 +810,7 @@ class Lowerer {
       if (!n->is_const()) error(ep->span, "endpoint must be a constant True or False");
       endpoint = n->as_int() != 0;
     }
-    num = b_.cast(num, DType::I64, sp);
+    num = dim_node(num);
     const Node* one = b_.const_int(1, DType::I64, false);
     const Node* div = endpoint ? b_.binary(BinaryOp::Sub, num, one, sp) : num;
     div = b_.binary(BinaryOp::Maximum, div, one, sp);
