@@ -242,6 +242,17 @@ class Emitter {
     B.SetInsertPoint(cont);
   }
 
+  // Runs what `then` emits only when `cond` holds.
+  void when(LValue* cond, const std::function<void()>& then) {
+    BasicBlock* yes = BasicBlock::Create(C, "then", F);
+    BasicBlock* cont = BasicBlock::Create(C, "endthen", F);
+    B.CreateCondBr(cond, yes, cont);
+    B.SetInsertPoint(yes);
+    then();
+    B.CreateBr(cont);
+    B.SetInsertPoint(cont);
+  }
+
   LValue* cstring(const std::string& s) { return B.CreateGlobalStringPtr(s); }
 
   // --- scalar expressions -------------------------------------------------------------
@@ -704,9 +715,14 @@ class Emitter {
   // The task sees the kernel's state through a frame the caller fills: the
   // argument views, every variable's current value, the result and scratch
   // buffers, and `extras` (values of the caller the body needs). Variables
-  // are private to each task; results go to memory only.
+  // are private to each task; results go to memory only. With `last_values`
+  // the task that runs the last block copies its variables back (a prange's
+  // loop variable and body locals hold the last iteration's values after it,
+  // as in Python).
   void parallel_region(LValue* nblocks, std::vector<LValue*> extras,
-                       const std::function<void(LValue*, LValue*, const std::vector<LValue*>&)>& body) {
+                       const std::function<void(LValue*, LValue*, const std::vector<LValue*>&)>& body,
+                       bool last_values = false) {
+    if (last_values) extras.push_back(nblocks);
     std::vector<LType*> fields = {B.getPtrTy()};
     for (auto* v : vars_) fields.push_back(v->getAllocatedType());
     for (auto& b : bufs_)
@@ -769,6 +785,12 @@ class Emitter {
     in_task_ = true;
     body(F->getArg(1), F->getArg(2), task_extras);
     in_task_ = false;
+    if (last_values)
+      when(B.CreateICmpEQ(F->getArg(2), task_extras.back()), [&] {
+        for (size_t i = 0; i < vars_.size(); ++i)
+          B.CreateStore(B.CreateLoad(vars_[i]->getAllocatedType(), vars_[i]),
+                        B.CreateStructGEP(frame_ty, tframe, unsigned(1 + i)));
+      });
     B.CreateRet(B.getInt32(0));
     llvm::Function* task = F;
 
@@ -780,6 +802,12 @@ class Emitter {
     B.restoreIP(saved_ip);
     LValue* rc = B.CreateCall(helper("nj_parallel_for", B.getInt32Ty(), {ptr, i64, ptr, ptr}), {ctx_, nblocks, task, frame});
     guard(B.CreateICmpEQ(rc, B.getInt32(0)), [] {});
+    if (last_values)
+      when(B.CreateICmpSGT(nblocks, B.getInt64(0)), [&] {
+        for (size_t i = 0; i < vars_.size(); ++i)
+          B.CreateStore(B.CreateLoad(vars_[i]->getAllocatedType(), B.CreateStructGEP(frame_ty, frame, unsigned(1 + i))),
+                        vars_[i]);
+      });
   }
 
   // A counted loop over [lo, hi) with the variable in its alloca; `body`
@@ -837,7 +865,7 @@ class Emitter {
         LValue* end = B.CreateAdd(x[0], B.CreateMul(b1, B.getInt64(grain)));
         end = B.CreateSelect(B.CreateICmpSLT(end, x[1]), end, x[1]);
         counted(s.var, begin, end, [&] { stmts(s.body); });
-      });
+      }, /*last_values=*/true);
       return;
     }
     // Loops marked vectorize are left to LLVM's loop vectorizer, which

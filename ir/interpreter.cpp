@@ -148,6 +148,14 @@ class Interpreter {
       }
       case ArrayOp::Select: {
         const Tensor& c = eval(n->ops[0]);
+        if (n->rank() == 0) {  // `a if c else b`, `and`, `or`: only the chosen branch runs
+          const Node* chosen = n->ops[c.data[0].i ? 1 : 2];
+          Tensor t = eval(chosen);
+          DType from = chosen->dtype(), to = n->dtype();
+          if (from != to) t.data[0] = cast_scalar(t.data[0], from, to);
+          t.dtype = to;
+          return t;
+        }
         const Tensor& a = eval(n->ops[1]);
         const Tensor& b = eval(n->ops[2]);
         return elementwise(n, [&](const int64_t* i, int r) {

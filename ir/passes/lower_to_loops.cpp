@@ -152,8 +152,50 @@ class Lowering {
         return a;
       }
       case ArrayOp::Reduce: return full_reduce(n);
+      case ArrayOp::Select: return lazy_select(n);
       default: return bind(compute(n, {}), "s");
     }
+  }
+
+  static bool reads_array(const LExpr* e) {
+    if (e->kind == LExprKind::Load && !e->ops.empty()) return true;
+    for (const LExpr* o : e->ops)
+      if (reads_array(o)) return true;
+    return false;
+  }
+
+  // `a if c else b` on scalars (also `and` / `or`): only the chosen branch
+  // runs, as in Python, so `j < len(x) and x[j] > 0` never reads x[j] when
+  // j is out of range. A branch with no work and no array read stays a select.
+  const LExpr* lazy_select(const Node* n) {
+    const LExpr* c = scalar(n->ops[0]);
+    if (c->kind == LExprKind::Const) return b_.cast(scalar(c->ival ? n->ops[1] : n->ops[2]), n->dtype());
+    std::vector<LStmt> work[2];
+    const LExpr* vals[2];
+    for (int k = 0; k < 2; ++k) {
+      // What a branch computes is not known outside it.
+      auto memo = scalar_memo_;
+      auto index_memo = index_memo_;
+      auto bufs = buf_of_;
+      std::vector<LStmt>* saved = top_;
+      top_ = &work[k];
+      vals[k] = b_.cast(scalar(n->ops[size_t(1 + k)]), n->dtype());
+      top_ = saved;
+      scalar_memo_ = std::move(memo);
+      index_memo_ = std::move(index_memo);
+      buf_of_ = std::move(bufs);
+    }
+    if (work[0].empty() && work[1].empty() && !reads_array(vals[0]) && !reads_array(vals[1]))
+      return bind(b_.select(c, vals[0], vals[1]), "s");
+    int id = new_var(n->dtype(), "sel");
+    LStmt s{LStmtKind::If};
+    s.value = c;
+    s.body = std::move(work[0]);
+    s.body.push_back(assign(id, vals[0]));
+    s.orelse = std::move(work[1]);
+    s.orelse.push_back(assign(id, vals[1]));
+    top_->push_back(std::move(s));
+    return v(id);
   }
 
   // --- elements --------------------------------------------------------------

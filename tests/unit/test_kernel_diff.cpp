@@ -974,8 +974,8 @@ class KernelGen {
       return;
     }
     scalars_ = saved;  // the body's locals are private to its iterations
-    if (outer_prange && !reduce && known_bugs_) {
-      // known bug: after a parallel prange its variable keeps the value from before the loop
+    if (outer_prange && !reduce) {
+      // after a parallel prange its variable holds the last iteration's value
       ScalarVar after{v, Kind::Int};
       after.assignable = false;
       scalars_.push_back(after);
@@ -1811,12 +1811,8 @@ print(f(1), g(0), h(0))
 }
 
 TEST_CASE("after a parallel prange its loop variable and body locals hold the last iteration's values") {
-  if (!run_known_bugs()) {
-    MESSAGE("known bug: after a prange loop that ran in parallel, its loop variable and the locals assigned in "
-            "its body keep their values from before the loop in the JIT ((0, 0) below; Python and the "
-            "interpreter: (2, 4)): each task has private copies, never written back");
-    return;
-  }
+  // n = 3 runs inline; n = 100000 runs as blocks on the pool (3 threads in
+  // jit_options), and only the task of the last block writes back.
   check_both(R"(
 def b(n):
     out = zeros(n)
@@ -1824,18 +1820,17 @@ def b(n):
         t = i * 2
         out[i] = t
     return i, t
-print(b(3))
+def e(n):
+    i = -7
+    for i in prange(n):
+        out = 1
+    return i
+print(b(3), b(100000), e(0))
 )",
-             "(2, 4)\n");
+             "(2, 4) (99999, 199998) -7\n");
 }
 
 TEST_CASE("and, or and conditional expressions short-circuit, as in Python") {
-  if (!run_known_bugs()) {
-    MESSAGE("known bug (JIT and interpreter alike): 'j < len(x) and x[j] > 0' evaluates x[j] when j >= len(x) "
-            "and fails with 'index 5 is out of bounds'; so do 'or' and 'a if c else b' in kernels (both "
-            "operands or branches are computed, and their bounds checks run)");
-    return;
-  }
   check_both(R"(
 def f(x, j):
     if j < len(x) and x[j] > 0:
@@ -1851,6 +1846,22 @@ def g(x, j):
 print(f(arange(3), 5), g(arange(3), 5))
 )",
              "0 22\n");
+}
+
+TEST_CASE("short-circuit evaluation in a loop body and at the top level of a script") {
+  // A branch's reads run only when it is chosen; the same elements read in
+  // the condition are not checked twice.
+  check_both(R"(
+def pos(x):
+    s = 0.0
+    for i in range(len(x) + 2):
+        s += x[i] if i < len(x) and x[i] > 0 else 0.5
+    return s
+x = arange(4) - 1.0
+j = 9
+print(pos(x), j < len(x) and x[j] > 0, x[j] if j < len(x) else -1.0, j >= 4 or x[j] > 0)
+)",
+             "5.0 False -1.0 True\n");
 }
 
 TEST_CASE("a slice taken in a kernel is a view of the array") {
