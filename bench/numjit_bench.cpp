@@ -52,6 +52,7 @@
 #include <thread>
 #include <vector>
 
+#include "compile_kernels.h"
 #include "numjit/numjit.hpp"
 #include "reference.h"
 
@@ -152,13 +153,14 @@ numjit::Array view2(Buf& v, int64_t rows, int64_t cols) {
   return numjit::Array::view(v.data(), numjit::DType::F64, {rows, cols});
 }
 
-/** One Jit per thread count, created on first use. */
-numjit::Jit& jit_for(int threads) {
-  static std::map<int, std::unique_ptr<numjit::Jit>> jits;
-  auto& j = jits[threads];
+/** One Jit per thread count (and bounds-check setting), created on first use. */
+numjit::Jit& jit_for(int threads, bool boundscheck = true) {
+  static std::map<std::pair<int, bool>, std::unique_ptr<numjit::Jit>> jits;
+  auto& j = jits[{threads, boundscheck}];
   if (!j) {
     numjit::Options opts;  // (not Options{.threads = T}: -Wextra warns about the other fields)
     opts.threads = threads;
+    opts.boundscheck = boundscheck;
     j = std::make_unique<numjit::Jit>(opts);
   }
   return *j;
@@ -174,6 +176,77 @@ const char* const kK10 = "sum(X * w, axis=1)";
 const char* const kK3 = "(cummax(e) - e) / cummax(e)";
 const char* const kK4 = "group_sum(sym, where(p > 100, p * q, 0.0), 64)";
 const char* const kK5 = "exp(-0.5 * x * x) * 0.3989422804014327 + log1p(abs(y))";
+
+// Loop kernels (issue 4): K6 and K9 have no array form; K2 also as prange.
+constexpr double kK6Alpha = 0.1;
+constexpr int64_t kK9Window = 20;
+constexpr int64_t kK9Block = 65536;  // K9's prange kernel: outputs per block
+const char* const kLoopKernels = R"(
+def ewma(x: f64[:], alpha: f64) -> f64[:]:
+    out = empty_like(x)
+    out[0] = x[0]
+    for i in range(1, len(x)):
+        out[i] = alpha * x[i] + (1 - alpha) * out[i - 1]
+    return out
+
+def rolling_mean(x, w):
+    n = len(x)
+    out = empty(n - w + 1)
+    s = 0.0
+    for i in range(w):
+        s += x[i]
+    out[0] = s / w
+    for i in range(w, n):
+        s += x[i] - x[i - w]
+        out[i - w + 1] = s / w
+    return out
+
+def rolling_mean_blocks(x, w):
+    m = len(x) - w + 1
+    out = empty(m)
+    for b in prange((m + 65535) // 65536):
+        lo = b * 65536
+        hi = min(lo + 65536, m)
+        s = 0.0
+        for i in range(lo, lo + w):
+            s += x[i]
+        out[lo] = s / w
+        for i in range(lo + 1, hi):
+            s += x[i + w - 1] - x[i - 1]
+            out[i] = s / w
+    return out
+
+def returns(p):
+    out = empty(len(p) - 1)
+    for i in prange(len(p) - 1):
+        out[i] = (p[i + 1] - p[i]) / p[i]
+    return out
+)";
+
+/** The loop kernels bound through the typed fast path (Jit::function) of
+ *  one Jit: a call is the kernel plus a few tens of nanoseconds. */
+struct LoopKernels {
+  using In = numjit::View<const double>;
+  numjit::Function<numjit::Value(In, double)> ewma;
+  numjit::Function<numjit::Value(In, int64_t)> rolling_mean, rolling_mean_blocks;
+  numjit::Function<numjit::Value(In)> returns;
+};
+
+LoopKernels& loop_kernels(int threads, bool boundscheck = true) {
+  static std::map<std::pair<int, bool>, std::unique_ptr<LoopKernels>> all;
+  auto& k = all[{threads, boundscheck}];
+  if (!k) {
+    numjit::Jit& jit = jit_for(threads, boundscheck);
+    jit.run(kLoopKernels, "<bench>");
+    auto lk = std::make_unique<LoopKernels>();
+    lk->ewma = jit.function<numjit::Value(LoopKernels::In, double)>("ewma");
+    lk->rolling_mean = jit.function<numjit::Value(LoopKernels::In, int64_t)>("rolling_mean");
+    lk->rolling_mean_blocks = jit.function<numjit::Value(LoopKernels::In, int64_t)>("rolling_mean_blocks");
+    lk->returns = jit.function<numjit::Value(LoopKernels::In)>("returns");
+    k = std::move(lk);
+  }
+  return *k;
+}
 
 numjit::Args args_k1(Inputs& in) { return {{"p", view(in.p)}, {"q", view(in.q)}, {"f", view(in.f)}}; }
 numjit::Args args_k2(Inputs& in) { return {{"p", view(in.p)}}; }
@@ -211,6 +284,8 @@ int64_t bytes_k3(const Inputs& in) { return 2 * B * in.n; }
 int64_t bytes_k4(const Inputs& in) { return (2 * B + int64_t(sizeof(int32_t))) * in.n + B * kGroups; }
 int64_t bytes_k5(const Inputs& in) { return 3 * B * in.n; }
 int64_t bytes_k7() { return 3 * B * kK7N; }
+int64_t bytes_k6(const Inputs& in) { return 2 * B * in.n; }
+int64_t bytes_k9(const Inputs& in) { return B * in.n + B * (in.n - kK9Window + 1); }
 
 /** Times jit.eval(expr, args) after one warm-up eval (which compiles). */
 void run_numjit(benchmark::State& st, int threads, const char* expr, const numjit::Args& args,
@@ -442,6 +517,76 @@ void BM_K7_cpp(benchmark::State& st) {
   set_counters(st, t0, bytes_k7(), kK7N);
 }
 
+/** Times a typed-fast-path call returning an array (one call compiled
+ *  and checked already by verify()). */
+template <class F>
+void run_loop_kernel(benchmark::State& st, F call, int64_t bytes, int64_t elems) {
+  try {
+    numjit::Value warm = call();
+    (void)warm;
+  } catch (const std::exception& ex) {
+    st.SkipWithError(ex.what());
+    return;
+  }
+  const Clock::time_point t0 = Clock::now();
+  for (auto _ : st) {
+    numjit::Value v = call();
+    void* data = v.array().raw_data();
+    benchmark::DoNotOptimize(data);
+    benchmark::ClobberMemory();
+  }
+  set_counters(st, t0, bytes, elems);
+}
+
+void BM_K6_numjit(benchmark::State& st, bool boundscheck) {
+  Inputs& in = inputs();
+  LoopKernels& k = loop_kernels(1, boundscheck);
+  run_loop_kernel(st, [&] { return k.ewma(in.p, kK6Alpha); }, bytes_k6(in), in.n);
+}
+void BM_K6_cpp(benchmark::State& st) {
+  Inputs& in = inputs();
+  const Clock::time_point t0 = Clock::now();
+  for (auto _ : st) {
+    numjit_ref::k6_ewma(in.p.data(), in.out.data(), in.n, kK6Alpha);
+    benchmark::DoNotOptimize(in.out.data());
+    benchmark::ClobberMemory();
+  }
+  set_counters(st, t0, bytes_k6(in), in.n);
+}
+
+/** K9 at T threads into out[0..n-w+1): T contiguous output blocks. */
+void ref_k9(Inputs& in, int T, double* out) {
+  blocks(T, in.n - kK9Window + 1, [&](int64_t b, int64_t e) {
+    numjit_ref::k9_rolling_mean(in.p.data(), out, b, e, kK9Window);
+    return 0;
+  });
+}
+/** K9: the sequential kernel (blocks = false, one thread) or the prange one
+ *  over 65536-output blocks. */
+void BM_K9_numjit(benchmark::State& st, int threads, bool blocked) {
+  Inputs& in = inputs();
+  LoopKernels& k = loop_kernels(threads);
+  auto& fn = blocked ? k.rolling_mean_blocks : k.rolling_mean;
+  run_loop_kernel(st, [&] { return fn(in.p, kK9Window); }, bytes_k9(in), in.n - kK9Window + 1);
+}
+void BM_K9_cpp(benchmark::State& st, int T) {
+  Inputs& in = inputs();
+  const Clock::time_point t0 = Clock::now();
+  for (auto _ : st) {
+    ref_k9(in, T, in.out.data());
+    benchmark::DoNotOptimize(in.out.data());
+    benchmark::ClobberMemory();
+  }
+  set_counters(st, t0, bytes_k9(in), in.n - kK9Window + 1);
+}
+
+/** K2 written as a prange kernel (`returns` above), against K2/cpp. */
+void BM_K2_prange(benchmark::State& st, int threads, bool boundscheck) {
+  Inputs& in = inputs();
+  LoopKernels& k = loop_kernels(threads, boundscheck);
+  run_loop_kernel(st, [&] { return k.returns(in.p); }, bytes_k2(in), in.n - 1);
+}
+
 void BM_triad_cpp(benchmark::State& st, int T) {
   Inputs& in = inputs();
   const Clock::time_point t0 = Clock::now();
@@ -572,6 +717,36 @@ bool verify(int threads) {
     }
     ok &= check_array("K5" + t, jit.eval(kK5, args_k5(in)), in.out.data(), in.n, 1e-12);
 
+    // Loop kernels, through the typed fast path, bit for bit (the same
+    // operations in the same order), with and without bounds checks.
+    for (bool bc : {true, false}) {
+      LoopKernels& lk = loop_kernels(threads, bc);
+      const std::string v = bc ? "" : " nobounds";
+      numjit_ref::k2_returns(in.p.data(), in.out.data(), in.n);
+      ok &= check_array("K2 prange" + v + t, lk.returns(in.p), in.out.data(), in.n - 1, 0.0);
+      if (threads == 1) {
+        numjit_ref::k6_ewma(in.p.data(), in.out.data(), in.n, kK6Alpha);
+        ok &= check_array("K6" + v + t, lk.ewma(in.p, kK6Alpha), in.out.data(), in.n, 0.0);
+      }
+    }
+    {
+      LoopKernels& lk = loop_kernels(threads);
+      const int64_t m = in.n - kK9Window + 1;
+      if (threads == 1) {
+        ref_k9(in, 1, in.out.data());
+        ok &= check_array("K9" + t, lk.rolling_mean(in.p, kK9Window), in.out.data(), m, 0.0);
+      }
+      // The blocked kernel restarts its window sum every 65536 outputs, the
+      // reference at each of its T blocks: the sums round differently.
+      ref_k9(in, threads, in.out.data());
+      ok &= check_array("K9 prange blocks" + t, lk.rolling_mean_blocks(in.p, kK9Window), in.out.data(), m, 1e-9);
+      if (threads > 1) {
+        Buf one(static_cast<size_t>(m));
+        ref_k9(in, 1, one.data());
+        ok &= check_buf("K9 cpp blocks vs one pass" + t, in.out.data(), one.data(), m, 1e-9);
+      }
+    }
+
     ok &= check_scalar("K7" + t, jit.eval(kK1, args_k7(in)).scalar<double>(),
                        numjit_ref::k1_sum_pq_minus_f(in.p.data(), in.q.data(), in.f.data(), kK7N), 1e-12);
   } catch (const std::exception& ex) {
@@ -613,9 +788,19 @@ void register_all() {
     reg("K8/cpp" + t, [T](benchmark::State& st) { BM_K8_cpp(st, T); });
     reg("K10/numjit" + t, [T](benchmark::State& st) { BM_K10_numjit(st, T); });
     reg("K10/cpp" + t, [T](benchmark::State& st) { BM_K10_cpp(st, T); });
+    reg("K2/numjit-prange" + t, [T](benchmark::State& st) { BM_K2_prange(st, T, true); });
+    reg("K2/numjit-prange-nobounds" + t, [T](benchmark::State& st) { BM_K2_prange(st, T, false); });
+    reg("K9/numjit-prange" + t, [T](benchmark::State& st) { BM_K9_numjit(st, T, /*blocked=*/true); });
+    reg("K9/cpp" + t, [T](benchmark::State& st) { BM_K9_cpp(st, T); });
     reg("triad/cpp" + t, [T](benchmark::State& st) { BM_triad_cpp(st, T); });
     reg("readsum/cpp" + t, [T](benchmark::State& st) { BM_readsum_cpp(st, T); });
   }
+  // Sequential loop kernels: K6 (a recurrence) and K9's one-pass running
+  // sum run on one thread whatever the pool has.
+  reg("K6/numjit/threads:1", [](benchmark::State& st) { BM_K6_numjit(st, true); });
+  reg("K6/numjit-nobounds/threads:1", [](benchmark::State& st) { BM_K6_numjit(st, false); });
+  reg("K6/cpp/threads:1", [](benchmark::State& st) { BM_K6_cpp(st); });
+  reg("K9/numjit/threads:1", [](benchmark::State& st) { BM_K9_numjit(st, 1, /*blocked=*/false); });
   // K7: call overhead at n = 1000, in microseconds. The reference is one
   // direct call (a std::thread per call would cost more than the work); numjit
   // also at all threads, where its pool must not make a small call slower.
@@ -630,8 +815,20 @@ void register_all() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // --benchmark_filter=compile...: only the compile-latency benchmarks, which
+  // use small inputs of their own; skip the 10M-element inputs and the
+  // verification of the workload kernels.
+  bool compile_only = false;
+  for (int i = 1; i < argc; ++i)
+    compile_only |= std::string(argv[i]).rfind("--benchmark_filter=compile", 0) == 0;
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  if (compile_only) {
+    numjit_bench::register_compile_benchmarks();
+    benchmark::RunSpecifiedBenchmarks();
+    benchmark::Shutdown();
+    return 0;
+  }
 
   Inputs& in = inputs();
   benchmark::AddCustomContext("numjit_bench.n", std::to_string(in.n));
@@ -650,6 +847,7 @@ int main(int argc, char** argv) {
   }
 
   register_all();
+  numjit_bench::register_compile_benchmarks();
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   return 0;

@@ -116,6 +116,28 @@ void k5_transcendental_scalar(const double* __restrict x, const double* __restri
     out[i] = std::exp(-0.5 * x[i] * x[i]) * 0.3989422804014327 + std::log1p(std::fabs(y[i]));
 }
 
+void k6_ewma(const double* __restrict x, double* __restrict out, int64_t n, double a) {
+  const double b = 1 - a;
+  double prev = x[0];
+  out[0] = prev;
+  for (int64_t i = 1; i < n; ++i) {
+    prev = a * x[i] + b * prev;  // one multiply-add chain of latency per element
+    out[i] = prev;
+  }
+}
+
+void k9_rolling_mean(const double* __restrict x, double* __restrict out, int64_t lo, int64_t hi, int64_t w) {
+  if (lo >= hi) return;
+  const double wd = double(w);
+  double s = 0;
+  for (int64_t i = lo; i < lo + w; ++i) s += x[i];
+  out[lo] = s / wd;
+  for (int64_t j = lo + 1; j < hi; ++j) {
+    s += x[j + w - 1] - x[j - 1];
+    out[j] = s / wd;
+  }
+}
+
 void triad(double* __restrict a, const double* __restrict b,
            const double* __restrict c, double s, int64_t n) {
   for (int64_t i = 0; i < n; ++i) a[i] = b[i] + s * c[i];

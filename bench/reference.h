@@ -57,6 +57,18 @@ void k5_transcendental_scalar(const double* __restrict x, const double* __restri
 void k5_transcendental(const double* __restrict x, const double* __restrict y,
                        double* __restrict out, int64_t n);
 
+/** K6: EWMA, out[0] = x[0], out[i] = a*x[i] + (1-a)*out[i-1] for 0 < i < n;
+ *  the previous output kept in a register (n >= 1). Sequential. */
+void k6_ewma(const double* __restrict x, double* __restrict out, int64_t n, double a);
+
+/** K9: rolling mean of window w over outputs [lo, hi) (hi <= n - w + 1):
+ *  out[j] = mean(x[j..j+w)) as a running sum -- the window sum of x[lo..lo+w)
+ *  once, then for each later output add the entering element minus the
+ *  leaving one, s += x[j+w-1] - x[j-1], and out[j] = s / w. One thread: the
+ *  whole range [0, n-w+1); T threads: T contiguous output blocks, each
+ *  starting its own window sum. */
+void k9_rolling_mean(const double* __restrict x, double* __restrict out, int64_t lo, int64_t hi, int64_t w);
+
 /** STREAM triad: a[i] = b[i] + s*c[i]. */
 void triad(double* __restrict a, const double* __restrict b,
            const double* __restrict c, double s, int64_t n);
