@@ -41,6 +41,8 @@ Prec next_higher(Prec p) { return Prec(int(p) + 1); }
 
 /** Deeper expressions are refused rather than risk the C++ stack. */
 constexpr int kMaxNesting = 1000;
+/** Nesting plus chained infix operators (the AST's depth is at most twice this). */
+constexpr int kMaxDepth = 2000;
 /** Parsing stops after this many diagnostics. */
 constexpr size_t kMaxErrors = 10;
 
@@ -175,6 +177,7 @@ class Parser {
   size_t pos_ = 0;
   std::vector<std::string> diagnostics_;
   int nesting_ = 0;         // parse_precedence calls in progress
+  int depth_ = 0;           // those calls plus the infix operators they have applied
   int loop_depth_ = 0;      // enclosing loops of the innermost def
   int function_depth_ = 0;  // enclosing defs
 
@@ -522,6 +525,10 @@ class Parser {
   ExprPtr parse_precedence(Prec prec) {
     ScopedValue nesting(nesting_, nesting_ + 1);
     if (nesting_ > kMaxNesting) error_at(peek().span, "expression nested too deeply");
+    // Each infix operator makes the tree one level deeper on the left
+    // (1+1+...+1, x[0][0]...): depth_ counts those and the nesting, so the
+    // AST's depth stays bounded for every later recursion over it.
+    ScopedValue depth(depth_, depth_ + 1);
     const Token& first = peek();
     PrefixFn prefix = rule(first.kind).prefix;
     if (!prefix) error_expected("an expression");
@@ -529,6 +536,8 @@ class Parser {
     ExprPtr left = (this->*prefix)(first, prec);
     while (prec <= rule(peek().kind).prec) {
       const Token& op = advance();
+      if (++depth_ > kMaxDepth)
+        error_at(op.span, fmt::format("expression too deep: more than {} nested or chained operations", kMaxDepth));
       left = (this->*rule(op.kind).infix)(std::move(left), op);
     }
     return left;
