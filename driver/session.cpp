@@ -625,11 +625,18 @@ class Session {
     if (vals.size() != 1) user_error(src.get(), target.span, "cannot assign a tuple to elements");
     const Value& v = vals[0];
     Array dst = *view;
-    int64_t rows = dst.ndim() == 2 ? dst.shape()[0] : 1, cols = dst.ndim() >= 1 ? dst.shape()[size_t(dst.ndim() - 1)] : 1;
     bool scalar = v.is_scalar() || v.array().size() == 1;
     if (!scalar && v.array().shape() != dst.shape())
       user_error(src.get(), target.span, fmt::format("could not broadcast an array of {} elements into a view of {} elements",
                                                      v.array().size(), dst.size()));
+    write_into(dst, v);
+  }
+
+  // Writes `v` (a scalar, a one-element array or an array of dst's shape)
+  // into the elements of dst, converted to dst's dtype.
+  static void write_into(const Array& dst, const Value& v) {
+    int64_t rows = dst.ndim() == 2 ? dst.shape()[0] : 1, cols = dst.ndim() >= 1 ? dst.shape()[size_t(dst.ndim() - 1)] : 1;
+    bool scalar = v.is_scalar() || v.array().size() == 1;
     Array from = scalar ? Array() : v.array();
     // Element (i, j) of a rank-2 view, j of a rank-1 view, the element of rank 0.
     auto put = [&](int64_t i, int64_t j) {
@@ -673,7 +680,58 @@ class Session {
     bin.args.push_back(clone_expr(*s.value));
     if (emit) emit_stage(src, bin, *emit, {target.name});
     auto vals = evaluate(src, bin, vars_, false);
-    vars_[target.name] = vals[0];
+    auto old = vars_.find(target.name);
+    if (old == vars_.end() || !old->second.is_array() || old->second.array().ndim() == 0) {
+      vars_[target.name] = vals[0];  // a scalar: a new value, as for Python numbers
+      return;
+    }
+    // An array: NumPy's in-place ufunc (x += e is np.add(x, e, out=x)), so
+    // every name and view sharing x's memory sees the update. The result
+    // must keep x's shape and cast to x's dtype under 'same_kind'.
+    const Array dst = old->second.array();
+    const Value& r = vals[0];
+    auto kind = [](DType t) { return t == DType::Bool ? 0 : is_int(t) ? 1 : 2; };
+    if (kind(r.dtype()) > kind(dst.dtype()))
+      user_error(src.get(), s.span, fmt::format("Cannot cast ufunc '{}' output from dtype('{}') to dtype('{}') with "
+                                                "casting rule 'same_kind'", ufunc_name(s.aug_op),
+                                                numpy_dtype(r.dtype()), numpy_dtype(dst.dtype())));
+    if (r.is_array() && r.array().ndim() > 0 && r.array().shape() != dst.shape())
+      user_error(src.get(), s.span, fmt::format("non-broadcastable output operand with shape {} doesn't match the "
+                                                "broadcast shape {}", shape_tuple(dst.shape()),
+                                                shape_tuple(r.array().shape())));
+    // The result may share memory with x (x += 0 can simplify to x): read a copy.
+    write_into(dst, r.is_array() && r.array().raw_data() == dst.raw_data() ? Value(r.array().copy()) : r);
+  }
+
+  static const char* ufunc_name(BinOp op) {
+    switch (op) {
+      case BinOp::Add: return "add";
+      case BinOp::Sub: return "subtract";
+      case BinOp::Mul: return "multiply";
+      case BinOp::Div: return "divide";
+      case BinOp::FloorDiv: return "floor_divide";
+      case BinOp::Mod: return "remainder";
+      case BinOp::Pow: return "power";
+      case BinOp::BitAnd: return "bitwise_and";
+      case BinOp::BitOr: return "bitwise_or";
+      case BinOp::BitXor: return "bitwise_xor";
+      default: return "?";
+    }
+  }
+  static const char* numpy_dtype(DType t) {
+    switch (t) {
+      case DType::Bool: return "bool";
+      case DType::I32: return "int32";
+      case DType::I64: return "int64";
+      case DType::F32: return "float32";
+      case DType::F64: return "float64";
+    }
+    return "?";
+  }
+  static std::string shape_tuple(const std::vector<int64_t>& sh) {
+    std::string t = "(";
+    for (size_t k = 0; k < sh.size(); ++k) t += (k ? "," : "") + std::to_string(sh[k]);
+    return t + (sh.size() == 1 ? ",)" : ")");
   }
 
 

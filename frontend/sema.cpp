@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
 #include <set>
 
 #include "frontend/diagnostics.h"
@@ -317,6 +318,7 @@ class Lowerer {
     std::vector<const Expr*> pos;
     std::map<std::string, const Expr*> kw;
     std::set<std::string> used;
+    bool method = false;  // x.fn(...): pos[0] is x
   };
 
   void arity(Call& c, size_t lo, size_t hi) {
@@ -410,7 +412,10 @@ class Lowerer {
     } else {
       error(callee.span, "only named functions can be called");
     }
-    if (self) c.pos.insert(c.pos.begin(), self);
+    if (self) {
+      c.pos.insert(c.pos.begin(), self);
+      c.method = true;
+    }
     SemaValue r = builtin(c);
     done(c);
     return r;
@@ -598,12 +603,14 @@ class Lowerer {
       arity(c, 2, 2);
       return of(b_.binary(m->op, node(*c.pos[0]), node(*c.pos[1]), sp));
     }
-    if ((fn == "min" || fn == "max") && c.pos.size() == 2) {
+    // min(a, b) is the two-value minimum (Python's meaning), but the method
+    // X.min(1) is NumPy's ndarray.min(axis=1).
+    if ((fn == "min" || fn == "max") && c.pos.size() == 2 && !c.method) {
       return of(b_.binary(fn == "min" ? BinaryOp::Minimum : BinaryOp::Maximum, node(*c.pos[0]),
                           node(*c.pos[1]), sp));
     }
     if (auto* r = find_entry(kReduce, fn)) {
-      bool minmax = r->op == ReduceOp::Min || r->op == ReduceOp::Max;
+      bool minmax = (r->op == ReduceOp::Min || r->op == ReduceOp::Max) && !c.method;
       arity(c, 1, minmax ? 1 : 2);
       const Node* x = node(*c.pos[0]);
       int axis = axis_arg(c, 1, !minmax);
@@ -783,15 +790,42 @@ class Lowerer {
     bool any_float = is_float(start->dtype()) || is_float(stop->dtype()) || is_float(step->dtype());
     DType t = any_float ? DType::F64 : DType::I64;
     if (const Expr* d = kwarg(c, "dtype")) t = dtype_arg(*d);
-    // length = ceil((stop - start) / step), computed in f64 as NumPy does
-    const Node* fstart = b_.cast(start, DType::F64, sp);
-    const Node* span_ = b_.binary(BinaryOp::Sub, b_.cast(stop, DType::F64, sp), fstart, sp);
-    const Node* len = b_.math(MathFn::Ceil, b_.binary(BinaryOp::Div, span_, b_.cast(step, DType::F64, sp), sp), sp);
-    len = b_.binary(BinaryOp::Maximum, b_.cast(len, DType::I64, sp), b_.const_int(0, DType::I64, false), sp);
-    DType compute = is_float(t) ? DType::F64 : DType::I64;
-    const Node* i = b_.cast(b_.iota(dim_node(len), sp), compute, sp);
-    const Node* v = b_.binary(BinaryOp::Add, b_.cast(start, compute, sp),
-                              b_.binary(BinaryOp::Mul, i, b_.cast(step, compute, sp), sp), sp);
+    // As NumPy's PyArray_ArangeObj: length = ceil((stop - start) / step) in
+    // f64 (the difference of two integers taken exactly first); element 0 is
+    // start and element 1 is start + step, both converted to the dtype, and
+    // element i >= 2 is first + i * (second - first) computed in the dtype
+    // (the dtype's fill function). So arange(0.3, 2, 0.1)[5] is NumPy's
+    // 0.8000000000000003, not 0.3 + 5 * 0.1.
+    bool int_args = !any_float;
+    const Node* span_ = int_args ? b_.cast(b_.binary(BinaryOp::Sub, b_.cast(stop, DType::I64, sp), b_.cast(start, DType::I64, sp), sp),
+                                        DType::F64, sp)
+                                 : b_.binary(BinaryOp::Sub, b_.cast(stop, DType::F64, sp),
+                                             b_.cast(start, DType::F64, sp), sp);
+    const Node* flen = b_.math(MathFn::Ceil, b_.binary(BinaryOp::Div, span_, b_.cast(step, DType::F64, sp), sp), sp);
+    if (flen->is_const()) {
+      if (std::isnan(flen->fval)) error(sp, "arange: cannot compute length");
+      if (flen->fval >= 9.2e18) error(sp, "Maximum allowed size exceeded");
+    } else {
+      // Too long for an i64 (arange(1e20) at run time): keep it huge, so
+      // allocation fails, instead of letting the cast wrap it to empty.
+      flen = b_.binary(BinaryOp::Minimum, flen, b_.const_float(9.2e18, DType::F64, false), sp);
+    }
+    const Node* len = b_.binary(BinaryOp::Maximum, b_.cast(flen, DType::I64, sp),
+                                b_.const_int(0, DType::I64, false), sp);
+    DType compute = t == DType::Bool ? DType::I64 : t;
+    DType arith = int_args ? DType::I64 : DType::F64;  // Python's start + step
+    const Node* first = b_.cast(b_.cast(start, arith, sp), compute, sp);
+    const Node* second = b_.cast(b_.binary(BinaryOp::Add, b_.cast(start, arith, sp), b_.cast(step, arith, sp), sp),
+                                 compute, sp);
+    const Node* delta = b_.binary(BinaryOp::Sub, second, first, sp);
+    const Node* idx = b_.iota(dim_node(len), sp);
+    const Node* v = b_.binary(BinaryOp::Add, first, b_.binary(BinaryOp::Mul, b_.cast(idx, compute, sp), delta, sp), sp);
+    if (is_float(compute)) {
+      // Elements 0 and 1 are stored, not computed: first + 1 * delta may
+      // round away from second, and 0 * inf is nan.
+      v = b_.select(b_.binary(BinaryOp::Eq, idx, b_.const_int(1, DType::I64, false), sp), second, v, sp);
+      v = b_.select(b_.binary(BinaryOp::Eq, idx, b_.const_int(0, DType::I64, false), sp), first, v, sp);
+    }
     return of(b_.cast(v, t, sp));
   }
 
@@ -823,7 +857,12 @@ class Lowerer {
       const Node* more = b_.binary(BinaryOp::Gt, num, one, sp);
       v = b_.select(b_.binary(BinaryOp::BitAnd, last, more, sp), stop, v, sp);
     }
-    if (const Expr* d = kwarg(c, "dtype")) v = b_.cast(v, dtype_arg(*d), sp);
+    if (const Expr* d = kwarg(c, "dtype")) {
+      DType t = dtype_arg(*d);
+      // NumPy (since 1.20) floors before converting to an integer dtype.
+      if (is_int(t)) v = b_.math(MathFn::Floor, v, sp);
+      v = b_.cast(v, t, sp);
+    }
     return of(v);
   }
 

@@ -91,4 +91,62 @@ TEST_CASE("creation functions of equal constant length broadcast together") {
   check_error("y = arange(4) + linspace(0, 1, 5)\n", "operands could not be broadcast together with shapes (4,) (5,)");
 }
 
+TEST_CASE("arange fills as NumPy does: first, first + step, then first + i * (second - first)") {
+  // NumPy stores start and start + step and fills the rest from their
+  // difference in the result dtype, so the float values differ from
+  // start + i * step in the last bits.
+  check_script("x = arange(0.3, 2, 0.1)\nprint(x[2], x[3], x[5], x[7], x[11], x[16], len(x))\n",
+               "0.5 0.6000000000000001 0.8000000000000003 1.0000000000000002 1.4000000000000004 "
+               "1.9000000000000006 17\n");
+  check_script("w = arange(1.5, -2.5, -0.7)\nprint(w[1], w[4], len(w))\n", "0.8 -1.2999999999999998 6\n");
+  check_expr("arange(0.5, 5, 1.5, dtype=i32)", "[0 2 4]");
+  check_expr("arange(0, 1, 0.3, dtype=i64)", "[0 0 0 0]");
+  check_expr("arange(4611686018427387904, 4611686018427387907)",
+             "[4611686018427387904 4611686018427387905 4611686018427387906]");
+  check_expr("arange(0.3, 2, 0.1, dtype=f32)[16]", "1.8999999");
+  check_expr("arange(0, 1, -0.1)", "[]");
+  check_error("y = arange(1e20)\n", "Maximum allowed size exceeded");
+  check_error("y = arange(0, nan)\n", "arange: cannot compute length");
+}
+
+TEST_CASE("linspace floors before converting to an integer dtype (NumPy >= 1.20)") {
+  check_expr("linspace(-1, 0, 3, dtype=i64)", "[-1 -1  0]");
+  check_expr("linspace(-5, 5, 4, dtype=i32)", "[-5 -2  1  5]");
+  check_expr("linspace(0, 10, 4, dtype=i64)", "[ 0  3  6 10]");
+}
+
+TEST_CASE("the methods X.min(1) and X.max(0) take a positional axis, as ndarray.min does") {
+  // Only the function min(a, b) means the two-value minimum.
+  check_expr("reshape(arange(6) * 1.0, (2, 3)).min(1)", "[0. 3.]");
+  check_expr("reshape(arange(6), (2, 3)).max(0)", "[3 4 5]");
+  check_expr("reshape(arange(6), (2, 3)).max(-1)", "[2 5]");
+  check_expr("min(reshape(arange(6), (2, 3)), 1)", "[[0 1 1]\n [1 1 1]]");
+  check_expr("arange(4).min(axis=0)", "0");
+}
+
+TEST_CASE("augmented assignment to an array variable writes in place, as NumPy's out= ufunc") {
+  // Every name and view sharing the array sees the update.
+  check_script("x = arange(3)\na = b = x\nb += 1\nprint(x, a, b)\n", "[1 2 3] [1 2 3] [1 2 3]\n");
+  check_script("x = arange(6)\nw = x[::2]\nw *= 10\nprint(x, w)\n", "[ 0  1 20  3 40  5] [ 0 20 40]\n");
+  check_script("X = zeros((2, 3))\nr = X[1]\nr += arange(3)\nX -= reshape(arange(2), (2, 1))\nprint(X)\n",
+               "[[ 0.  0.  0.]\n [-1.  0.  1.]]\n");
+  check_script("x = ones(3, dtype=f32)\nx += linspace(0, 1, 3)\nx /= 3\nprint(x)\n",
+               "[0.33333334 0.5        0.6666667 ]\n");
+  check_script("x = arange(3).astype(i32)\nx += arange(3)\nx += 2147483647\nprint(x)\n",
+               "[ 2147483647 -2147483647 -2147483645]\n");
+  check_script("x = arange(4)\nx += x\nx -= x[::-1]\nprint(x)\n", "[-6 -2  2  6]\n");
+  check_script("b = arange(3) > 0\nb |= arange(3) > 1\nb &= arange(3) < 2\nprint(b)\n", "[False  True False]\n");
+  // Scalars are values, as Python numbers: a new binding.
+  check_script("c = 2\nd = c\nc *= 3.5\ns = sum(arange(3))\ns += 0.5\nprint(c, d, s)\n", "7.0 2 3.5\n");
+  // The result must cast to the array's dtype under 'same_kind' and keep its shape.
+  check_error("x = arange(3)\nx /= 2\n",
+              "Cannot cast ufunc 'divide' output from dtype('float64') to dtype('int64') with casting rule 'same_kind'");
+  check_error("x = arange(3)\nx += 1.5\n",
+              "Cannot cast ufunc 'add' output from dtype('float64') to dtype('int64') with casting rule 'same_kind'");
+  check_error("b = arange(3) > 0\nb += 1\n",
+              "Cannot cast ufunc 'add' output from dtype('int64') to dtype('bool') with casting rule 'same_kind'");
+  check_error("x = zeros(3)\nx += zeros((2, 3))\n",
+              "non-broadcastable output operand with shape (3,) doesn't match the broadcast shape (2,3)");
+}
+
 }  // TEST_SUITE
