@@ -15,6 +15,12 @@
 //
 // new_files counts cache files the process added (0: everything was a hit).
 // Exit status 0, or 1 with a message on stderr.
+//
+//   numjit_compile_probe --emit=STAGE [--nobounds] KERNEL
+//
+// prints stage STAGE (loops, llvm-opt, asm, ...) of the kernel instead, with
+// Options::boundscheck off under --nobounds (the CLI has no such flag): the
+// evidence for bench/RESULTS.md.
 #include <chrono>
 #include <cstdio>
 #include <exception>
@@ -39,6 +45,29 @@ int64_t count_files(const std::string& dir) {
 
 int main(int argc, char** argv) {
   using Clock = std::chrono::steady_clock;
+  if (argc >= 3 && std::string(argv[1]).rfind("--emit=", 0) == 0) {
+    const bool nobounds = argc == 4 && std::string(argv[2]) == "--nobounds";
+    const numjit_bench::CompileKernel* k = numjit_bench::find_compile_kernel(argv[argc - 1]);
+    if (!k || (argc == 4 && !nobounds) || argc > 4) {
+      std::fprintf(stderr, "usage: %s --emit=STAGE [--nobounds] KERNEL\n", argv[0]);
+      return 1;
+    }
+    try {
+      numjit::Options opts;
+      opts.disk_cache = false;
+      opts.boundscheck = !nobounds;
+      numjit::Jit jit(opts);
+      numjit_bench::SmallInputs in;
+      const std::string src = std::string(k->defs) + "r = " + k->expr + "\n";
+      std::fputs(jit.emit(src, numjit::parse_stage(std::string(argv[1]).substr(7)), numjit_bench::small_args(in, k->expr))
+                     .c_str(),
+                 stdout);
+    } catch (const std::exception& ex) {
+      std::fprintf(stderr, "%s: %s\n", argv[0], ex.what());
+      return 1;
+    }
+    return 0;
+  }
   if (argc != 3) {
     std::fprintf(stderr, "usage: %s CACHE_DIR KERNEL\n", argv[0]);
     return 1;

@@ -5,7 +5,7 @@
 
 Debian's python3-numpy is required; python3-numexpr and python3-numba are used
 when importable (run with /usr/bin/python3: a pyenv or virtualenv python on
-PATH does not see Debian's packages). Kernels K1-K5, K7, K8, K10 with the sizes
+PATH does not see Debian's packages). Kernels K1-K10 with the sizes
 and seed conventions of bench/numjit_bench.cpp: n = 10,000,000 (override:
 NUMJIT_BENCH_N), K10 X (n // 10, 16), K7 = K1 at n = 1000, all inputs drawn
 in one sequence from numpy.random.default_rng(42) with the same distributions
@@ -15,6 +15,7 @@ as the C++ bench (not the same bits: mt19937_64 there):
     K3             e = 100 * exp(cumsum(0.002 * (u - 0.5))), u uniform [0, 1)
     K4             p uniform [90, 110), q of K1, sym i32 uniform [0, 64)
     K5             x, y uniform [-4, 4)
+    K6, K9         p of K1 (EWMA with a = 0.1; rolling mean, window 20)
 
 Implementations (names as numjit_bench's, K<id>/<impl>/threads:<T>):
     numpy             threads:1 (NumPy runs these single-threaded)
@@ -23,8 +24,14 @@ Implementations (names as numjit_bench's, K<id>/<impl>/threads:<T>):
                       cummax / bincount part runs in NumPy (marked in the table)
     numba             @njit loops, threads:1
     numba-parallel    @njit(parallel=True) with prange, threads:1 and all
-                      (numba.set_num_threads); K3 is the two-pass block scan and
-                      K4 per-thread 64-entry tables, as the C++ references
+                      (numba.set_num_threads); K3 is the two-pass block scan,
+                      K4 per-thread 64-entry tables and K9 one running sum per
+                      thread block, as the C++ references; K6 (a recurrence)
+                      has no parallel form
+K6 has no NumPy or NumExpr form (a recurrence); its results are checked
+against the @njit loop instead of NumPy. K9 through NumPy is the cumsum idiom
+(c = cumsum(p); (c[w:] - c[:-w]) / w), which rounds differently from a
+running sum (checked to 1e-8).
 Every function is run once before timing (this compiles the Numba ones) and its
 result checked against NumPy's. Times are the median over --repetitions of
 time.perf_counter() around --inner-time worth of calls (one call for the large
@@ -71,7 +78,11 @@ EXPR = {
     "K7": "sum(p * q - f), n = 1000",
     "K8": "((a * b + c) * d - e) / (a + 1.5) + sqrt(abs(b))",
     "K10": "sum(X * w, axis=1)",
+    "K6": "out[i] = 0.1 * p[i] + 0.9 * out[i - 1]",
+    "K9": "rolling mean of p, window 20 (n - 19 outputs)",
 }
+K6_ALPHA = 0.1
+K9_W = 20
 
 
 def bench_n():
@@ -112,6 +123,7 @@ def bytes_of(kernel, n):
         "K1": 3 * B * n, "K2": B * n + B * (n - 1), "K3": 2 * B * n,
         "K4": (2 * B + 4) * n + B * GROUPS, "K5": 3 * B * n, "K7": 3 * B * K7_N,
         "K8": 6 * B * n, "K10": B * rows * COLS + B * COLS + B * rows,
+        "K6": 2 * B * n, "K9": B * n + B * (n - K9_W + 1),
     }[kernel]
 
 
@@ -127,7 +139,16 @@ def numpy_impls(d):
         peak = np.maximum.accumulate(e3)
         return (peak - e3) / peak
 
+    def k9():
+        c = np.cumsum(p)
+        out = np.empty(p.size - K9_W + 1)
+        out[0] = c[K9_W - 1]
+        np.subtract(c[K9_W:], c[:-K9_W], out=out[1:])
+        out /= K9_W
+        return out
+
     return {
+        "K9": k9,
         "K1": lambda: np.sum(p * q - f),
         "K2": lambda: (p[1:] - p[:-1]) / p[:-1],
         "K3": k3,
@@ -141,7 +162,7 @@ def numpy_impls(d):
 
 # -------------------------------------------------------------- NumExpr --
 
-NUMEXPR_NOTES = {"K3": "cummax in NumPy", "K4": "bincount in NumPy"}
+NUMEXPR_NOTES = {"K3": "cummax in NumPy", "K4": "bincount in NumPy", "K9": "cumsum in NumPy"}
 
 
 def numexpr_impls(d):
@@ -160,7 +181,14 @@ def numexpr_impls(d):
         v = ev("where(p > 100, p * q, 0.0)", local_dict={"p": p4, "q": q})
         return np.bincount(sym, weights=v, minlength=GROUPS)
 
+    def k9():
+        c = np.empty(p.size + 1)
+        c[0] = 0.0
+        np.cumsum(p, out=c[1:])
+        return ev(f"(c1 - c0) / {K9_W}", local_dict={"c1": c[K9_W:], "c0": c[:-K9_W]})
+
     return {
+        "K9": k9,
         "K1": lambda: ev("sum(p * q - f)", local_dict={"p": p, "q": q, "f": f}),
         "K2": lambda: ev("(p1 - p0) / p0", local_dict={"p1": p1, "p0": p0}),
         "K3": k3,
@@ -325,8 +353,49 @@ def numba_kernels():
             out[r] = s
         return out
 
+    @njit
+    def k6(x, a):
+        out = np.empty(x.size)
+        out[0] = x[0]
+        for i in range(1, x.size):
+            out[i] = a * x[i] + (1 - a) * out[i - 1]
+        return out
+
+    @njit
+    def k9(x, w):
+        n = x.size
+        out = np.empty(n - w + 1)
+        s = 0.0
+        for i in range(w):
+            s += x[i]
+        out[0] = s / w
+        for i in range(w, n):
+            s += x[i] - x[i - w]
+            out[i - w + 1] = s / w
+        return out
+
+    @njit(parallel=True)
+    def k9_par(x, w):
+        # One running sum per thread block of outputs, as the C++ reference.
+        m = x.size - w + 1
+        T = numba.get_num_threads()
+        out = np.empty(m)
+        for t in prange(T):
+            lo = m * t // T
+            hi = m * (t + 1) // T
+            if lo < hi:
+                s = 0.0
+                for i in range(lo, lo + w):
+                    s += x[i]
+                out[lo] = s / w
+                for j in range(lo + 1, hi):
+                    s += x[j + w - 1] - x[j - 1]
+                    out[j] = s / w
+        return out
+
     return {"K1": (k1, k1_par), "K2": (k2, k2_par), "K3": (k3, k3_par), "K4": (k4, k4_par),
-            "K5": (k5, k5_par), "K7": (k1, k1_par), "K8": (k8, k8_par), "K10": (k10, k10_par)}
+            "K5": (k5, k5_par), "K7": (k1, k1_par), "K8": (k8, k8_par), "K10": (k10, k10_par),
+            "K6": (k6, None), "K9": (k9, k9_par)}
 
 
 def numba_impls(d, parallel):
@@ -336,8 +405,9 @@ def numba_impls(d, parallel):
         "K1": (d["p"], d["q"], d["f"]), "K2": (d["p"],), "K3": (d["e3"],),
         "K4": (d["sym"], d["p4"], d["q"]), "K5": (d["x5"], d["y5"]), "K7": (d["p7"], d["q7"], d["f7"]),
         "K8": (d["a"], d["b"], d["c"], d["d"], d["e"]), "K10": (d["X"], d["w"]),
+        "K6": (d["p"], K6_ALPHA), "K9": (d["p"], K9_W),
     }
-    return {k: (lambda fn=ks[k][i], a=args[k]: fn(*a)) for k in ks}
+    return {k: (lambda fn=ks[k][i], a=args[k]: fn(*a)) for k in ks if ks[k][i] is not None}
 
 
 _NUMBA = None
@@ -378,7 +448,8 @@ def matches(kernel, got, want):
     if got.shape != want.shape:
         return False, f"shape {got.shape}, NumPy {want.shape}"
     # Sums in another order (K1, K4, K7, K10); libm vs other exp/log1p (K5).
-    rtol = {"K1": 1e-9, "K4": 1e-9, "K7": 1e-12, "K10": 1e-12, "K5": 1e-12}.get(kernel, 1e-12)
+    # K9: NumPy's cumsum idiom against running sums.
+    rtol = {"K1": 1e-9, "K4": 1e-9, "K7": 1e-12, "K10": 1e-12, "K5": 1e-12, "K9": 1e-8}.get(kernel, 1e-12)
     if not np.allclose(got, want, rtol=rtol, atol=0.0):
         rel = np.max(np.abs(got - want) / np.maximum(np.abs(want), 1e-300))
         return False, f"max rel diff {rel:.3g} > {rtol:g}"
@@ -410,7 +481,7 @@ def main(argv):
     ap.add_argument("--repetitions", type=int, default=7)
     ap.add_argument("--inner-time", type=float, default=0.05,
                     help="seconds of back-to-back calls per repetition (default 0.05)")
-    ap.add_argument("--kernels", default="K1,K2,K3,K4,K5,K7,K8,K10")
+    ap.add_argument("--kernels", default="K1,K2,K3,K4,K5,K6,K7,K8,K9,K10")
     ap.add_argument("--impls", default="numpy,numexpr,numba,numba-parallel")
     args = ap.parse_args(argv[1:])
 
@@ -435,6 +506,8 @@ def main(argv):
 
     d = make_inputs(n)
     want = {k: fn() for k, fn in numpy_impls(d).items() if k in kernels}
+    if "K6" in kernels and numba is not None:  # no NumPy form: the @njit loop is the reference
+        want["K6"] = numba_impls(d, False)["K6"]()
 
     # (impl, threads, set-up, functions, notes)
     plan = []
@@ -460,7 +533,8 @@ def main(argv):
                 continue
             name = f"{k}/{impl}/threads:{T}"
             try:
-                ok, why = matches(k, fns[k](), want[k])  # warm-up: compiles Numba
+                got = fns[k]()  # warm-up: compiles Numba
+                ok, why = matches(k, got, want[k]) if k in want else (False, "no reference to check against")
             except Exception as ex:  # a peer that cannot run a kernel
                 print(f"{name}: failed: {type(ex).__name__}: {ex}", file=sys.stderr)
                 continue
@@ -503,7 +577,7 @@ def main(argv):
     return 1 if bad else 0
 
 
-ORDER = {k: i for i, k in enumerate(["K1", "K2", "K3", "K4", "K5", "K7", "K8", "K10"])}
+ORDER = {k: i for i, k in enumerate(["K1", "K2", "K3", "K4", "K5", "K6", "K7", "K8", "K9", "K10"])}
 IMPLS = ["numpy", "numexpr", "numba", "numba-parallel"]
 
 
