@@ -1,8 +1,14 @@
 // numjit_bench: the workload suite of /work/shared/BENCHMARKS.md.
 //
 // Benchmark names are K<id>/<impl>/threads:<T> (impl: numjit, cpp, or the
-// variant cpp-scalar for K5: scalar libm calls) plus the bandwidth ceiling
-// triad/cpp/threads:<T> and readsum/cpp/threads:<T>. All are
+// variants cpp-scalar for K5: scalar libm calls; numjit-prange for K2 and K9
+// written as prange kernels; numjit-nobounds and numjit-prange-nobounds with
+// Options::boundscheck off) plus the bandwidth ceiling
+// triad/cpp/threads:<T> and readsum/cpp/threads:<T>, and the compile
+// latencies compile/<K>/{cold,memory-hit,disk-hit} (compile_latency.cpp;
+// --benchmark_filter=compile... runs only those, without the big inputs).
+// The loop kernels K6 (EWMA, a = 0.1), K9 (rolling mean, window 20) and K2 as
+// prange take p as input and are called through the typed fast path. All are
 // registered with UseRealTime(), so Google Benchmark reports them with a
 // "/real_time" suffix (K1/numjit/threads:1/real_time); bench/ratios.py strips
 // it and computes the numjit/cpp ratios:
@@ -846,7 +852,8 @@ int main(int argc, char** argv) {
   // verification of the workload kernels.
   bool compile_only = false;
   for (int i = 1; i < argc; ++i)
-    compile_only |= std::string(argv[i]).rfind("--benchmark_filter=compile", 0) == 0;
+    compile_only |= std::string(argv[i]).rfind("--benchmark_filter=compile", 0) == 0 ||
+                    std::string(argv[i]).rfind("--benchmark_filter=^compile", 0) == 0;
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   if (compile_only) {

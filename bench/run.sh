@@ -7,7 +7,8 @@
 #
 # Files in OUTDIR (default build/bench-results): numjit.json, numjit.log
 # (verification and console output), numjit.md, peers.json, peers.log,
-# peers.md, machine.txt, noise.txt (the seconds in which other processes were running).
+# peers.md, machine.txt, noise.txt (the seconds in which other processes were running),
+# cli.txt / cli.json (hyperfine: the CLI on a trivial script, warm cache and --no-cache).
 #
 # Environment: NUMJIT_BUILD_DIR (default build), NUMJIT_BENCH_N (n, default
 # 10,000,000, both programs), NUMJIT_BENCH_REPS (repetitions, default 5),
@@ -67,6 +68,17 @@ echo "run.sh: peers.py ($reps repetitions) -> $out/peers.json" >&2
   echo "run.sh: peers.py exited with $rc (see $out/peers.log)" >&2
 }
 
+# CLI start-to-exit on a trivial script with a warm disk cache (issue 5).
+if command -v hyperfine >/dev/null 2>&1; then
+  cli_cache=$(mktemp -d)
+  printf 'x = arange(10) * 1.5\nprint(sum(x))\n' > "$cli_cache/trivial.nj"
+  NUMJIT_CACHE_DIR="$cli_cache" "$build/numjit" "$cli_cache/trivial.nj" > /dev/null
+  hyperfine -N --warmup 3 -r 30 --export-json "$out/cli.json" \
+    "env NUMJIT_CACHE_DIR=$cli_cache $build/numjit $cli_cache/trivial.nj" \
+    "$build/numjit --no-cache $cli_cache/trivial.nj" > "$out/cli.txt" 2>&1 || true
+  rm -rf "$cli_cache"
+fi
+
 kill "$monitor" 2>/dev/null || true
 if [ -s "$out/noise.txt" ]; then
   echo "run.sh: warning: other processes ran during $(wc -l < "$out/noise.txt") s of the run ($out/noise.txt): noisy numbers" >&2
@@ -79,3 +91,9 @@ echo
 echo "## Peers (NumPy, NumExpr, Numba) against numjit"
 echo
 cat "$out/peers.md"
+if [ -s "$out/cli.txt" ]; then
+  echo
+  echo "## CLI start to exit (hyperfine)"
+  echo
+  cat "$out/cli.txt"
+fi
