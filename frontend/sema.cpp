@@ -62,7 +62,7 @@ struct GroupEntry {
 const GroupEntry kGroup[] = {{"group_sum", GroupOp::Sum}, {"group_count", GroupOp::Count},
                              {"group_mean", GroupOp::Mean}, {"group_min", GroupOp::Min},
                              {"group_max", GroupOp::Max}};
-const char* kOther[] = {"fabs", "where", "clip", "dot", "count_nonzero", "zeros", "ones", "empty",
+const char* kOther[] = {"fabs", "around", "where", "clip", "dot", "count_nonzero", "zeros", "ones", "empty",
                         "full", "arange", "linspace", "zeros_like", "ones_like", "full_like",
                         "empty_like", "copy", "reshape", "random", "randn", "len", "shape", "load",
                         "f32", "f64", "i32", "i64", "bool", "float", "int", "astype", "print",
@@ -70,7 +70,7 @@ const char* kOther[] = {"fabs", "where", "clip", "dot", "count_nonzero", "zeros"
 // Methods of arrays: x.sum(), x.astype(f32), ...
 const std::set<std::string> kMethods = {"sum", "prod", "min", "max", "mean", "var", "std",
                                         "any", "all", "argmin", "argmax", "cumsum", "cumprod",
-                                        "astype", "copy", "reshape"};
+                                        "astype", "copy", "reshape", "round"};
 
 template <class T, size_t N>
 const T* find_entry(const T (&table)[N], const std::string& name) {
@@ -344,6 +344,16 @@ class Lowerer {
       error(e.span, fmt::format("{} must be a constant integer", what));
     return n->ival;
   }
+  // The dtype given as `dtype=` or, as NumPy allows, as positional argument
+  // `pos_index` (zeros(3, f32), full(3, 7, i32)).
+  const Expr* dtype_param(Call& c, size_t pos_index) {
+    const Expr* d = kwarg(c, "dtype");
+    if (c.pos.size() > pos_index) {
+      if (d) error(d->span, fmt::format("{}() got multiple values for argument 'dtype'", c.fn));
+      d = c.pos[pos_index];
+    }
+    return d;
+  }
   int axis_arg(Call& c, size_t pos_index, bool allow_positional = true) {
     const Expr* a = kwarg(c, "axis");
     if (!a && allow_positional && c.pos.size() > pos_index) a = c.pos[pos_index];
@@ -595,6 +605,7 @@ class Lowerer {
       const Node* x = node(*c.pos[0]);
       return of(b_.math(MathFn::Abs, is_float(x->dtype()) ? x : b_.cast(x, float_result(x->dtype()), sp), sp));
     }
+    if (fn == "round" || fn == "around") return round(c);
     if (auto* m = find_entry(kMath1, fn)) {
       arity(c, 1, 1);
       return of(b_.math(m->fn, node(*c.pos[0]), sp));
@@ -672,20 +683,20 @@ class Lowerer {
     }
     if (fn == "zeros" || fn == "ones" || fn == "empty" || fn == "full") {
       bool full = fn == "full";
-      arity(c, full ? 2 : 1, full ? 2 : 1);
+      arity(c, full ? 2 : 1, full ? 3 : 2);
       auto dims = shape_arg(*c.pos[0]);
       const Node* fill = full ? node(*c.pos[1]) : b_.const_float(fn == "ones" ? 1.0 : 0.0, DType::F64, false);
       if (full && fill->rank() != 0) error(c.pos[1]->span, "the fill value must be a scalar");
       DType t = fill->dtype();
-      if (const Expr* d = kwarg(c, "dtype")) t = dtype_arg(*d);
+      if (const Expr* d = dtype_param(c, full ? 2 : 1)) t = dtype_arg(*d);
       return of(b_.broadcast(b_.cast(fill, t, sp), dims, sp));
     }
     if (fn == "zeros_like" || fn == "ones_like" || fn == "empty_like" || fn == "full_like") {
       bool full = fn == "full_like";
-      arity(c, full ? 2 : 1, full ? 2 : 1);
+      arity(c, full ? 2 : 1, full ? 3 : 2);
       const Node* x = node(*c.pos[0]);
       DType t = x->dtype();
-      if (const Expr* d = kwarg(c, "dtype")) t = dtype_arg(*d);
+      if (const Expr* d = dtype_param(c, full ? 2 : 1)) t = dtype_arg(*d);
       const Node* fill = full ? node(*c.pos[1]) : b_.const_float(fn == "ones_like" ? 1.0 : 0.0, DType::F64, false);
       if (full && fill->rank() != 0) error(c.pos[1]->span, "the fill value must be a scalar");
       return of(b_.broadcast(b_.cast(fill, t, sp), x->shape, sp));
@@ -763,6 +774,35 @@ class Lowerer {
     std::string near = nearest_name(fn, cands);
     if (!near.empty()) error(c.e.args[0]->span, fmt::format("unknown function '{}'; did you mean '{}'?", fn, near));
     error(c.e.args[0]->span, fmt::format("unknown function '{}'", fn));
+  }
+
+  // round(x, decimals=0), as NumPy's PyArray_Round: with f = 10**|decimals|
+  // (a Python float, so f32 stays f32), rint(x * f) / f for decimals > 0 and
+  // rint(x / f) * f for decimals < 0; integers are unchanged by decimals >= 0
+  // and go through f64 and back for decimals < 0.
+  SemaValue round(Call& c) {
+    arity(c, 1, 2);
+    Span sp = c.e.span;
+    const Node* x = node(*c.pos[0]);
+    const Expr* d = c.pos.size() == 2 ? c.pos[1] : nullptr;
+    if (const Expr* k = kwarg(c, "decimals")) {
+      if (d) error(k->span, "round() got multiple values for argument 'decimals'");
+      d = k;
+    }
+    int64_t decimals = d ? const_int_arg(*d, "decimals") : 0;
+    if (decimals == 0) return of(b_.math(MathFn::Round, x, sp));
+    DType t = x->dtype();
+    if (!is_float(t) && decimals > 0) return of(x);
+    if (decimals < -400 || decimals > 400) error(d->span, "decimals is out of range");
+    int n = int(decimals < 0 ? -decimals : decimals);
+    double f = n < 9 ? std::pow(10.0, n) : 1e9;  // NumPy's power_of_ten: exact to 1e8, then *= 10
+    for (int k = 9; k < n; ++k) f *= 10.0;
+    const Node* fc = b_.const_float(f, DType::F64, true);
+    const Node* v = is_float(t) ? x : b_.cast(x, DType::F64, sp);
+    BinaryOp op1 = decimals > 0 ? BinaryOp::Mul : BinaryOp::Div;
+    BinaryOp op2 = decimals > 0 ? BinaryOp::Div : BinaryOp::Mul;
+    v = b_.binary(op2, b_.math(MathFn::Round, b_.binary(op1, v, fc, sp), sp), fc, sp);
+    return of(is_float(t) ? v : b_.cast(v, t, sp));
   }
 
   const Node* scalar_arg(const Expr& e, const char* fn) {

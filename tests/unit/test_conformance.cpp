@@ -149,4 +149,25 @@ TEST_CASE("augmented assignment to an array variable writes in place, as NumPy's
               "non-broadcastable output operand with shape (3,) doesn't match the broadcast shape (2,3)");
 }
 
+TEST_CASE("round(x, decimals) and x.round(d), as NumPy's PyArray_Round") {
+  check_expr("round(linspace(-2, 2, 5) * 1.2345, 2)", "[-2.47 -1.23  0.    1.23  2.47]");
+  check_expr("round(linspace(-2, 2, 5) * 1.2345, -1)", "[-0. -0.  0.  0.  0.]");
+  check_expr("round(2.675, 2)", "2.68");  // NumPy, not Python: 2.675 * 100 rounds to 267.5, then half to even
+  check_expr("round(1234.5678, decimals=-2)", "1200.0");
+  check_expr("round(arange(-25, 30, 7), -1)", "[-20 -20 -10   0   0  10  20  20]");  // half to even
+  check_expr("round(arange(3).astype(i32), 2)", "[0 1 2]");
+  check_expr("round(ones(2, dtype=f32) / 3, 3)", "[0.333 0.333]");
+  check_expr("(arange(4) * 0.55).round(1)", "[0.  0.6 1.1 1.6]");
+  check_error("y = round(ones(2), 1.5)\n", "decimals must be a constant integer");
+}
+
+TEST_CASE("creation functions take the dtype positionally too") {
+  check_expr("zeros(3, i32)", "[0 0 0]");
+  check_expr("ones((2, 2), bool)", "[[ True  True]\n [ True  True]]");
+  check_expr("full(3, 7, f32) / 2", "[3.5 3.5 3.5]");
+  check_expr("zeros_like(arange(3), f32) + 0.5", "[0.5 0.5 0.5]");
+  check_expr("full_like(arange(3), 2.5, f64)", "[2.5 2.5 2.5]");
+  check_error("y = zeros(3, f32, dtype=f64)\n", "zeros() got multiple values for argument 'dtype'");
+}
+
 }  // TEST_SUITE
