@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstring>
 #include <functional>
 #include <map>
@@ -86,6 +87,10 @@ size_t Context::size() const { return impl_->nodes.size(); }
 const Node* Context::intern(Node n) {
   auto it = impl_->table.find(&n);
   if (it != impl_->table.end()) return *it;
+  n.height = 1;
+  for (auto* o : n.ops)
+    if (o) n.height = std::max(n.height, o->height + 1);
+  for (auto* o : n.shape) n.height = std::max(n.height, o->height + 1);
   impl_->nodes.push_back(std::make_unique<Node>(std::move(n)));
   const Node* p = impl_->nodes.back().get();
   impl_->table.insert(p);
@@ -114,7 +119,20 @@ Scalar const_value(const Node* n) { return make_scalar(n->dtype(), n->fval, n->i
 
 void Builder::error(Span span, const std::string& msg) const { user_error(src_, span, msg); }
 
-const Node* Builder::make(Node n) { return fold(ctx_.intern(std::move(n))); }
+/** Passes, the interpreter and codegen recurse over operands: a taller
+ *  graph (a straight-line kernel of 50 000 `s = s + x` statements inlined
+ *  into one expression) would overflow the C++ stack. 1000 leaves room
+ *  under AddressSanitizer's larger frames. */
+constexpr int kMaxHeight = 1000;
+
+const Node* Builder::make(Node n) {
+  Span span = n.span;
+  const Node* r = fold(ctx_.intern(std::move(n)));
+  if (r->height > kMaxHeight)
+    error(span, fmt::format("expression too deep: more than {} operations applied one after another "
+                            "(split it into statements at the top level, or into a loop)", kMaxHeight));
+  return r;
+}
 
 const Node* Builder::const_of(DType t, double f, int64_t i) {
   Node n{ArrayOp::Const, Type{t, 0, false}};

@@ -109,6 +109,7 @@ struct Node {
   std::vector<const Node*> shape;   // rank entries, each a rank-0 i64 node
   std::vector<int64_t> steps;       // View steps per source axis
   Span span;                        // first source location that made it
+  int height = 1;                   // 1 + the tallest operand's (set by Context::intern)
 
   DType dtype() const { return type.dtype; }
   int rank() const { return type.rank; }
