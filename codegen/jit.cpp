@@ -206,10 +206,32 @@ std::shared_ptr<CompiledKernel> JitEngine::compile(const Kernel& k, const Codege
   auto live = impl_->live.find(symbol);
   if (live != impl_->live.end())
     if (auto existing = live->second.lock()) return existing;
+  auto& jd = impl_->jit->getMainJITDylib();
+  auto adopt = [&](llvm::orc::ResourceTrackerSP tracker, llvm::orc::ExecutorAddr addr) {
+    auto out = std::make_shared<CompiledKernel>();
+    out->impl_ = std::make_unique<CompiledKernel::Impl>();
+    out->impl_->tracker = std::move(tracker);
+    out->impl_->mu = &mu_;
+    out->fn = addr.toPtr<nj_kernel_fn>();
+    impl_->live[symbol] = out;
+    return out;
+  };
   std::optional<std::string> object = impl_->cache.load(key);
   if (object) {
-    ++impl_->stats.disk_hits;
-  } else {
+    // A file can pass the cache's checks and still not link (written by a
+    // broken build, or by hand): it is dropped and the kernel compiled.
+    auto tracker = jd.createResourceTracker();
+    llvm::Error err = impl_->jit->addObjectFile(tracker, llvm::MemoryBuffer::getMemBufferCopy(*object, symbol));
+    auto addr = err ? llvm::Expected<llvm::orc::ExecutorAddr>(std::move(err)) : impl_->jit->lookup(symbol);
+    if (addr) {
+      ++impl_->stats.disk_hits;
+      return adopt(tracker, *addr);
+    }
+    llvm::consumeError(addr.takeError());
+    llvm::consumeError(tracker->remove());
+    object.reset();
+  }
+  {  // compile
     llvm::LLVMContext ctx;
     auto m = impl_->build(ctx, k, symbol, opts);
     impl_->optimize(*m, opts.opt_level);
@@ -223,17 +245,9 @@ std::shared_ptr<CompiledKernel> JitEngine::compile(const Kernel& k, const Codege
     ++impl_->stats.compiles;
     impl_->cache.store(key, *object);
   }
-  auto& jd = impl_->jit->getMainJITDylib();
   auto tracker = jd.createResourceTracker();
   check(impl_->jit->addObjectFile(tracker, llvm::MemoryBuffer::getMemBufferCopy(*object, symbol)), "adding an object");
-  auto addr = unwrap(impl_->jit->lookup(symbol), "linking a kernel");
-  auto out = std::make_shared<CompiledKernel>();
-  out->impl_ = std::make_unique<CompiledKernel::Impl>();
-  out->impl_->tracker = tracker;
-  out->impl_->mu = &mu_;
-  out->fn = addr.toPtr<nj_kernel_fn>();
-  impl_->live[symbol] = out;
-  return out;
+  return adopt(tracker, unwrap(impl_->jit->lookup(symbol), "linking a kernel"));
 }
 
 JitEngine::Stats JitEngine::stats() const { return impl_->stats; }
