@@ -302,8 +302,45 @@ class Session {
   const KernelDef* loop_kernel_call(const Expr& e) const {
     if (e.kind != ExprKind::Call || e.args[0]->kind != ExprKind::Name) return nullptr;
     auto it = kernels_.find(e.args[0]->name);
-    if (it == kernels_.end() || !kernel_needs_loops(*it->second.def)) return nullptr;
+    if (it == kernels_.end() || !kernel_needs_loops(*it->second.def, &kernels_)) return nullptr;
     return &it->second;
+  }
+
+  bool calls_loop_kernel(const Expr& e) const {
+    if (loop_kernel_call(e)) return true;
+    for (auto& a : e.args)
+      if (a && calls_loop_kernel(*a)) return true;
+    for (auto& kw : e.keywords)
+      if (kw.value && calls_loop_kernel(*kw.value)) return true;
+    return false;
+  }
+
+  /** Replaces each call of a loop kernel inside `e` by the names of its
+   *  results (`(call 1)` ...: not names a user can write), bound in `vars`. */
+  void hoist_loop_calls(const std::shared_ptr<const Source>& src, Expr& e, std::map<std::string, Value>& vars,
+                        int& count) {
+    auto visit = [&](ExprPtr& child) {
+      if (!child) return;
+      hoist_loop_calls(src, *child, vars, count);
+      const KernelDef* k = loop_kernel_call(*child);
+      if (!k) return;
+      std::vector<Value> vals = call_loop_kernel(src, *child, *k, vars);
+      auto name_of = [&](const Value& v) {
+        auto n = std::make_unique<Expr>(ExprKind::Name, child->span);
+        n->name = fmt::format("(call {})", ++count);
+        vars[n->name] = v;
+        return n;
+      };
+      if (vals.size() == 1) {
+        child = name_of(vals[0]);
+        return;
+      }
+      auto t = std::make_unique<Expr>(ExprKind::Tuple, child->span);
+      for (auto& v : vals) t->args.push_back(name_of(v));
+      child = std::move(t);
+    };
+    for (auto& a : e.args) visit(a);
+    for (auto& kw : e.keywords) visit(kw.value);
   }
 
   /** Runs loop kernel `k` called by `e`: arguments evaluated first, then
@@ -451,6 +488,15 @@ class Session {
       if (vals.size() != 1 && !allow_tuple) user_error(src.get(), e.span, "expected one value, got a tuple");
       last_tuple_ = vals.size() != 1;
       return vals;
+    }
+    if (calls_loop_kernel(e)) {
+      // f(x) + 1 where f has loops: the calls run first (arguments in
+      // order, innermost first), then the expression reads their results.
+      std::map<std::string, Value> with = vars;
+      ExprPtr rewritten = clone_expr(e);
+      int count = 0;
+      hoist_loop_calls(src, *rewritten, with, count);
+      return evaluate(src, *rewritten, with, allow_tuple);
     }
     auto p = build(src, e, vars, allow_tuple);
     std::string key = calls_load(e) ? "" : cache_key(expr_text(*src, e.span), *p);
@@ -860,7 +906,7 @@ class Session {
     auto m = std::make_shared<Module>(parse(src));
     const Expr& e = *m->body[0]->value;
     std::shared_ptr<Compiled> c;
-    if (kernel_needs_loops(def)) {
+    if (kernel_needs_loops(def, &kernels_)) {
       std::vector<InputSig> sigs;
       for (size_t i = 0; i < sig.size(); ++i) sigs.push_back(signature(def.params[i].name, vars[fmt::format("a{:03}", i)]));
       for (auto& s : sigs) s.type.weak = false;

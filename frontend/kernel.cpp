@@ -40,6 +40,40 @@ bool body_needs_loops(const std::vector<StmtPtr>& body) {
   return false;
 }
 
+bool calls_loop_kernel(const std::vector<StmtPtr>& body, const std::map<std::string, KernelDef>& kernels,
+                       std::set<std::string>& seen);
+
+/** Whether `e` calls a kernel that needs loops (`seen`: kernels on the way,
+ *  so that recursion ends here and is reported where it is lowered). */
+bool expr_calls_loop_kernel(const Expr& e, const std::map<std::string, KernelDef>& kernels, std::set<std::string>& seen) {
+  if (e.kind == ExprKind::Call && e.args[0]->kind == ExprKind::Name) {
+    auto it = kernels.find(e.args[0]->name);
+    if (it != kernels.end() && !seen.count(it->first)) {
+      if (body_needs_loops(it->second.def->body)) return true;
+      seen.insert(it->first);
+      bool r = calls_loop_kernel(it->second.def->body, kernels, seen);
+      seen.erase(it->first);
+      if (r) return true;
+    }
+  }
+  for (auto& a : e.args)
+    if (a && expr_calls_loop_kernel(*a, kernels, seen)) return true;
+  for (auto& kw : e.keywords)
+    if (kw.value && expr_calls_loop_kernel(*kw.value, kernels, seen)) return true;
+  return false;
+}
+
+bool calls_loop_kernel(const std::vector<StmtPtr>& body, const std::map<std::string, KernelDef>& kernels,
+                       std::set<std::string>& seen) {
+  for (auto& s : body) {
+    if (s->value && expr_calls_loop_kernel(*s->value, kernels, seen)) return true;
+    for (auto& t : s->targets)
+      if (expr_calls_loop_kernel(*t, kernels, seen)) return true;
+    if (calls_loop_kernel(s->body, kernels, seen) || calls_loop_kernel(s->orelse, kernels, seen)) return true;
+  }
+  return false;
+}
+
 /** Whether a return sits inside a loop or branch of `body`. */
 bool has_nested_return(const std::vector<StmtPtr>& body) {
   std::function<bool(const std::vector<StmtPtr>&)> any = [&](const std::vector<StmtPtr>& b) {
@@ -84,8 +118,8 @@ Type strong(Type t) {
 class KernelLowerer {
  public:
   KernelLowerer(const KernelDef& k, const std::vector<InputSig>& sigs, const std::map<std::string, KernelDef>* kernels,
-                bool boundscheck)
-      : k_(k), def_(*k.def), sigs_(sigs), kernels_(kernels), boundscheck_(boundscheck), K(out_.kernel) {}
+                bool boundscheck, std::vector<std::string>* stack)
+      : k_(k), def_(*k.def), sigs_(sigs), kernels_(kernels), boundscheck_(boundscheck), stack_(stack), K(out_.kernel) {}
 
   LoopKernel run() {
     K.name = def_.name;
@@ -246,6 +280,18 @@ class KernelLowerer {
       }
       t->scope.vars[name] = t->b.input(int(index), sig, l.first);
     }
+    for (auto& [call, r] : calls_) {
+      SemaValue v;
+      for (size_t i = 0; i < r.types.size(); ++i) {
+        InputSig sig;
+        sig.name = fmt::format("{}()", call->args[0]->name);
+        sig.type = r.types[i];
+        v.items.push_back(t->b.input(int(r.index[i]), sig, call->span));
+      }
+      if (r.tuple) v.kind = SemaValue::Kind::Tuple;
+      else v.node = v.items[0], v.items.clear();
+      t->scope.precomputed[call] = v;
+    }
     return t;
   }
 
@@ -314,6 +360,12 @@ class KernelLowerer {
 
   void stmt(const Stmt& s, std::vector<LStmt>& at, int depth) {
     where_ = fmt::format("{}:{}:{}: ", k_.src->name(), s.span.line, s.span.col);
+    calls_.clear();  // a statement's calls are used by it alone
+    if (s.kind != StmtKind::While && s.kind != StmtKind::AugAssign) {
+      for (auto& t : s.targets) hoist_calls(*t, at);
+      if (s.value) hoist_calls(*s.value, at);
+      where_ = fmt::format("{}:{}:{}: ", k_.src->name(), s.span.line, s.span.col);
+    }
     switch (s.kind) {
       case StmtKind::Pass: return;
       case StmtKind::Assign: return assign(s, at, depth);
@@ -324,6 +376,7 @@ class KernelLowerer {
         // so that c is computed afresh each time round.
         LStmt w{LStmtKind::While};
         DType t;
+        hoist_calls(*s.value, w.body);
         const LExpr* c = truth(scalar(*s.value, w.body, &t), t, s.value->span);
         if (!typing_) {
           w.value = K.exprs->constant(DType::Bool, 0, 1);
@@ -480,8 +533,10 @@ class KernelLowerer {
       Stmt a(StmtKind::Assign, s.span);
       a.targets.push_back(clone_expr(target));
       a.value = std::make_unique<Expr>(std::move(bin));
+      hoist_calls(*a.value, at);
       return assign(a, at, depth, true);
     }
+    hoist_calls(bin, at);
     element_store(target, bin, at);
   }
 
@@ -827,11 +882,241 @@ class KernelLowerer {
     at.push_back(LStmt{LStmtKind::Return});
   }
 
+  // --- calls of kernels with loops ---------------------------------------------
+  //
+  // f(args) where f has loops is lowered for the arguments' signatures and
+  // its loop IR inlined before the statement that uses it (arguments in
+  // order, innermost calls first): its array parameters are the caller's
+  // buffers (element writes reach them), its scalars fresh variables, its
+  // returns a loop that the return breaks out of. The statement then reads
+  // the results as inputs (Scope::precomputed).
+
+  struct CallResult {
+    std::vector<Type> types;
+    std::vector<int64_t> index;  // a buffer id, or kVarInput + a variable
+    bool tuple = false;
+  };
+
+  void hoist_calls(const Expr& e, std::vector<LStmt>& at) {
+    for (auto& a : e.args)
+      if (a) hoist_calls(*a, at);
+    for (auto& kw : e.keywords)
+      if (kw.value) hoist_calls(*kw.value, at);
+    if (e.kind != ExprKind::Call || e.args[0]->kind != ExprKind::Name || !kernels_) return;
+    if (locals_.count(e.args[0]->name)) return;  // sema reports "'x' is not a function"
+    auto it = kernels_->find(e.args[0]->name);
+    if (it == kernels_->end() || !kernel_needs_loops(*it->second.def, kernels_)) return;
+    inline_call(e, it->second, at);
+  }
+
+  void inline_call(const Expr& e, const KernelDef& kd, std::vector<LStmt>& at) {
+    const Stmt& def = *kd.def;
+    size_t np = def.params.size();
+    if (std::find(stack_->begin(), stack_->end(), def.name) != stack_->end())
+      error(e.span, fmt::format("kernel '{}' calls itself (directly or through others); recursion is not supported", def.name));
+    if (stack_->size() > 64) error(e.span, "kernels call each other more than 64 deep");
+    if (e.args.size() - 1 > np)
+      error(e.span, fmt::format("{}() takes {} argument{} but {} were given", def.name, np, np == 1 ? "" : "s",
+                                e.args.size() - 1));
+    std::vector<const Expr*> args(np, nullptr);
+    for (size_t i = 1; i < e.args.size(); ++i) args[i - 1] = e.args[i].get();
+    for (auto& kw : e.keywords) {
+      size_t i = 0;
+      while (i < np && def.params[i].name != kw.name) ++i;
+      if (i == np) error(kw.name_span, fmt::format("{}() got an unexpected keyword argument '{}'", def.name, kw.name));
+      if (args[i]) error(kw.name_span, fmt::format("{}() got multiple values for argument '{}'", def.name, kw.name));
+      args[i] = kw.value.get();
+    }
+    // Arguments, in order: arrays are buffers of the caller, scalars variables.
+    std::vector<InputSig> sigs;
+    std::vector<int> arg_buf(np, -1);
+    std::vector<const LExpr*> arg_val(np, nullptr);
+    for (size_t i = 0; i < np; ++i) {
+      if (!args[i]) error(e.span, fmt::format("{}() is missing the argument '{}'", def.name, def.params[i].name));
+      auto t = typed_scope();
+      const Node* n = node(*t, *args[i]);
+      InputSig sig;
+      sig.name = def.params[i].name;
+      sig.type = strong(n->type);
+      if (n->rank() > 0) {
+        if (n->kind == ArrayOp::Input && n->ival < kVarInput) {
+          arg_buf[i] = int(n->ival);
+          if (!typing_) sig.contiguous = K.buffers[size_t(arg_buf[i])].contiguous;
+        } else if (!typing_) {
+          StatementLowering sl(K, at, {n}, where_, boundscheck_);
+          arg_buf[i] = sl.array(n, BufferKind::Temp);
+        }
+      } else if (!typing_) {
+        StatementLowering sl(K, at, {n}, where_, boundscheck_);
+        int v = new_var(sig.type.dtype, def.params[i].name);
+        LStmt a{LStmtKind::Assign};
+        a.var = v;
+        a.value = K.exprs->cast(sl.scalar(n), sig.type.dtype);
+        at.push_back(a);
+        arg_val[i] = K.exprs->var(v, sig.type.dtype);
+      }
+      sigs.push_back(sig);
+    }
+    stack_->push_back(def.name);
+    LoopKernel lk = KernelLowerer(kd, sigs, kernels_, boundscheck_, stack_).run();
+    stack_->pop_back();
+    CallResult& r = calls_[&e];
+    r.types = lk.results;
+    r.tuple = lk.returns_tuple;
+    r.index.assign(r.types.size(), 0);
+    if (typing_) {
+      for (size_t i = 0; i < r.types.size(); ++i) r.index[i] = r.types[i].rank > 0 ? placeholder_-- : kVarInput;
+      return;
+    }
+    // The callee's loop IR, renumbered into this kernel.
+    const Kernel& C = lk.kernel;
+    Splice sp{K, C};
+    for (size_t v = 0; v < C.var_types.size(); ++v) sp.vars.push_back(new_var(C.var_types[v], def.name + "." + C.var_names[v]));
+    for (size_t b = 0; b < C.buffers.size(); ++b) {
+      if (int(b) < C.num_inputs) {
+        sp.bufs.push_back(arg_buf[b]);
+        if (arg_buf[b] < 0) sp.scalar_inputs[int(b)] = arg_val[b];
+        continue;
+      }
+      const Buffer& cb = C.buffers[b];
+      K.buffers.push_back(Buffer{def.name + "." + cb.name, BufferKind::Temp, cb.dtype, cb.rank, true});
+      sp.bufs.push_back(int(K.buffers.size()) - 1);
+    }
+    // Locals start at zero on every call, as the kernel's own would.
+    for (size_t v = 0; v < C.var_types.size(); ++v) {
+      LStmt a{LStmtKind::Assign};
+      a.var = sp.vars[v];
+      a.value = K.exprs->constant(C.var_types[v], 0, 0);
+      at.push_back(a);
+    }
+    if (contains_return_stmt(C.body)) {
+      sp.flag = new_var(DType::Bool, def.name + ".returned");
+      LStmt reset{LStmtKind::Assign};
+      reset.var = sp.flag;
+      reset.value = K.exprs->constant(DType::Bool, 0, 0);
+      at.push_back(reset);
+      LStmt w{LStmtKind::While};
+      w.value = K.exprs->constant(DType::Bool, 0, 1);
+      w.body = sp.stmts(C.body);
+      w.body.push_back(LStmt{LStmtKind::Break});
+      at.push_back(std::move(w));
+    } else {
+      for (auto& st : sp.stmts(C.body)) at.push_back(std::move(st));
+    }
+    for (size_t i = 0; i < r.types.size(); ++i) {
+      int buf = sp.bufs[size_t(C.results[i])];
+      if (r.types[i].rank > 0) {
+        r.index[i] = buf;
+        continue;
+      }
+      int v = new_var(r.types[i].dtype, def.name + ".ret");
+      LStmt a{LStmtKind::Assign};
+      a.var = v;
+      a.value = K.exprs->load(buf, r.types[i].dtype, {});
+      at.push_back(a);
+      r.index[i] = kVarInput + v;
+    }
+  }
+
+  static bool contains_return_stmt(const std::vector<LStmt>& body) {
+    for (auto& s : body)
+      if (s.kind == LStmtKind::Return || contains_return_stmt(s.body) || contains_return_stmt(s.orelse)) return true;
+    return false;
+  }
+
+  /** Copies loop IR of `C` into `K`: variables and buffers renumbered,
+   *  scalar inputs replaced by the caller's values, results turned into
+   *  scratch buffers, and a return into `flag = true` and a break out of
+   *  every loop up to the one around the inlined body. */
+  struct Splice {
+    Kernel& K;
+    const Kernel& C;
+    std::vector<int> vars, bufs;
+    std::map<int, const LExpr*> scalar_inputs;
+    int flag = -1;
+    std::map<const LExpr*, const LExpr*> memo;
+
+    const LExpr* ex(const LExpr* e) {
+      if (!e) return nullptr;
+      auto it = memo.find(e);
+      if (it != memo.end()) return it->second;
+      LoopBuilder& b = *K.exprs;
+      auto op = [&](size_t i) { return ex(e->ops[i]); };
+      const LExpr* r = nullptr;
+      switch (e->kind) {
+        case LExprKind::Const: r = b.constant(e->dtype, e->fval, e->ival); break;
+        case LExprKind::Var: r = b.var(vars[size_t(e->var)], e->dtype); break;
+        case LExprKind::Dim: r = b.dim(bufs[size_t(e->buf)], int(e->ival)); break;
+        case LExprKind::Load: {
+          auto s = scalar_inputs.find(e->buf);
+          if (s != scalar_inputs.end()) {
+            r = s->second;
+            break;
+          }
+          std::vector<const LExpr*> idx;
+          for (size_t i = 0; i < e->ops.size(); ++i) idx.push_back(op(i));
+          r = b.load(bufs[size_t(e->buf)], e->dtype, std::move(idx));
+          break;
+        }
+        case LExprKind::Unary: r = b.unary(UnaryOp(e->op), op(0)); break;
+        case LExprKind::Binary: r = b.binary(BinaryOp(e->op), op(0), op(1)); break;
+        case LExprKind::Math: r = b.math(MathFn(e->op), e->dtype, op(0)); break;
+        case LExprKind::Cast: r = b.cast(op(0), e->dtype); break;
+        case LExprKind::Select: r = b.select(op(0), op(1), op(2)); break;
+        case LExprKind::Random: r = b.random(e->op, op(0), op(1)); break;
+      }
+      memo[e] = r;
+      return r;
+    }
+
+    std::vector<LStmt> stmts(const std::vector<LStmt>& body) {
+      std::vector<LStmt> out;
+      for (auto& s : body) {
+        if (s.kind == LStmtKind::Return) {
+          LStmt a{LStmtKind::Assign};
+          a.var = flag;
+          a.value = K.exprs->constant(DType::Bool, 0, 1);
+          out.push_back(a);
+          out.push_back(LStmt{LStmtKind::Break});
+          continue;
+        }
+        LStmt c{s.kind};
+        c.var = s.var < 0 ? -1 : s.kind == LStmtKind::Assign || s.kind == LStmtKind::For || s.kind == LStmtKind::ReduceLoop
+                                     ? vars[size_t(s.var)] : s.var;
+        c.buf = s.buf < 0 ? -1 : bufs[size_t(s.buf)];
+        if (c.kind == LStmtKind::AllocResult) c.kind = LStmtKind::AllocTemp;
+        c.value = ex(s.value);
+        c.lo = ex(s.lo);
+        c.hi = ex(s.hi);
+        c.step = ex(s.step);
+        for (auto* a : s.args) c.args.push_back(ex(a));
+        c.body = stmts(s.body);
+        c.orelse = stmts(s.orelse);
+        for (auto& a : s.accs) c.accs.push_back(Accumulator{a.kind, a.dtype, ex(a.value), vars[size_t(a.result_var)]});
+        c.vectorize = s.vectorize;
+        c.parallel = s.parallel;
+        c.check = s.check;
+        c.message = s.message;
+        bool loop = s.kind == LStmtKind::For || s.kind == LStmtKind::While;
+        out.push_back(std::move(c));
+        if (loop && flag >= 0 && contains_return_stmt(s.body)) {
+          LStmt leave{LStmtKind::If};
+          leave.value = K.exprs->var(flag, DType::Bool);
+          leave.body.push_back(LStmt{LStmtKind::Break});
+          out.push_back(std::move(leave));
+        }
+      }
+      return out;
+    }
+  };
+
   const KernelDef& k_;
   const Stmt& def_;
   const std::vector<InputSig>& sigs_;
   const std::map<std::string, KernelDef>* kernels_;
   bool boundscheck_;
+  std::vector<std::string>* stack_;  // the kernels being lowered, outermost first
+  std::map<const Expr*, CallResult> calls_;
   LoopKernel out_;
   Kernel& K;
   std::map<std::string, Local> locals_;
@@ -847,11 +1132,17 @@ class KernelLowerer {
 
 }  // namespace
 
-bool kernel_needs_loops(const Stmt& def) { return body_needs_loops(def.body); }
+bool kernel_needs_loops(const Stmt& def, const std::map<std::string, KernelDef>* kernels) {
+  if (body_needs_loops(def.body)) return true;
+  if (!kernels) return false;
+  std::set<std::string> seen{def.name};
+  return calls_loop_kernel(def.body, *kernels, seen);
+}
 
 LoopKernel lower_kernel(const KernelDef& k, const std::vector<InputSig>& sigs,
                         const std::map<std::string, KernelDef>* kernels, bool boundscheck) {
-  return KernelLowerer(k, sigs, kernels, boundscheck).run();
+  std::vector<std::string> stack{k.def->name};
+  return KernelLowerer(k, sigs, kernels, boundscheck, &stack).run();
 }
 
 }  // namespace numjit

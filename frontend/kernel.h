@@ -20,8 +20,9 @@
 namespace numjit {
 
 /** Whether `def` needs the loop path (it cannot be inlined as straight-line
- *  array code): loops, branches, element or slice writes. */
-bool kernel_needs_loops(const Stmt& def);
+ *  array code): loops, branches, element or slice writes, or a call of a
+ *  kernel in `kernels` that needs it. */
+bool kernel_needs_loops(const Stmt& def, const std::map<std::string, KernelDef>* kernels = nullptr);
 
 /** A loop kernel compiled for one signature. */
 struct LoopKernel {

@@ -395,6 +395,8 @@ class Lowerer {
   }
 
   SemaValue call(const Expr& e) {
+    auto pre = scope_.precomputed.find(&e);
+    if (pre != scope_.precomputed.end()) return pre->second;
     const Expr& callee = *e.args[0];
     Call c{"", e, {}, {}, {}};
     for (size_t k = 1; k < e.args.size(); ++k) c.pos.push_back(e.args[k].get());
@@ -454,7 +456,7 @@ class Lowerer {
 
   SemaValue call_kernel(const KernelDef& k, Call& c) {
     const Stmt& def = *k.def;
-    if (kernel_needs_loops(def))
+    if (kernel_needs_loops(def, scope_.kernels))
       error(c.e.span, fmt::format("kernel '{}' has loops, so it runs on its own: call it in a statement of its own "
                                   "(y = {}(...)), then use the result", def.name, def.name));
     if (depth_ > 1000 || kernel_depth_ > 64)

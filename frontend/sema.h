@@ -40,6 +40,9 @@ struct Scope {
   std::vector<std::string> other_names;
   /** Kernels that calls may name (inlined into the caller's array IR). */
   const std::map<std::string, KernelDef>* kernels = nullptr;
+  /** Values of calls computed before the expression (calls of kernels with
+   *  loops, which run as statements of their own), by call expression. */
+  std::map<const Expr*, SemaValue> precomputed;
   /** Resolves `load("path")` to an input node (the session reads the file). */
   std::function<const Node*(const std::string& path, Span span)> load;
 };
