@@ -44,24 +44,38 @@ struct BlockCache {
   std::vector<std::pair<size_t, void*>> blocks;  // (capacity, memory)
   size_t bytes = 0;
 
-  void* take(size_t n) {
+  /** A block of at least n bytes (and at most 2n), with its capacity. */
+  std::pair<void*, size_t> take(size_t n) {
     std::lock_guard<std::mutex> lock(mu);
     for (size_t i = 0; i < blocks.size(); ++i) {
       auto [cap, p] = blocks[i];
       if (cap >= n && cap / 2 <= n) {
         blocks.erase(blocks.begin() + long(i));
         bytes -= cap;
-        return p;
+        return {p, cap};
       }
     }
-    return nullptr;
+    return {nullptr, 0};
   }
-  bool give(size_t cap, void* p) {
-    std::lock_guard<std::mutex> lock(mu);
-    if (blocks.size() >= kCacheMaxBlocks || bytes + cap > kCacheMaxBytes) return false;
-    blocks.emplace_back(cap, p);
-    bytes += cap;
-    return true;
+  /** Keeps `p` of `cap` bytes, evicting the oldest blocks when full (so a
+   *  program whose sizes change keeps the blocks of its recent sizes). */
+  void give(size_t cap, void* p) {
+    std::vector<void*> evicted;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      if (cap > kCacheMaxBytes) {
+        evicted.push_back(p);
+      } else {
+        while (!blocks.empty() && (blocks.size() >= kCacheMaxBlocks || bytes + cap > kCacheMaxBytes)) {
+          bytes -= blocks.front().first;
+          evicted.push_back(blocks.front().second);
+          blocks.erase(blocks.begin());
+        }
+        blocks.emplace_back(cap, p);
+        bytes += cap;
+      }
+    }
+    for (void* q : evicted) std::free(q);
   }
 };
 
@@ -79,12 +93,13 @@ std::shared_ptr<void> aligned_alloc_shared(int64_t nbytes) {
     if (!p) return nullptr;
     return std::shared_ptr<void>(p, [](void* q) { std::free(q); });
   }
-  void* p = block_cache().take(cap);
-  if (!p) p = std::aligned_alloc(64, cap);
+  auto [p, have] = block_cache().take(cap);
+  if (!p) {
+    p = std::aligned_alloc(64, cap);
+    have = cap;
+  }
   if (!p) return nullptr;
-  return std::shared_ptr<void>(p, [cap](void* q) {
-    if (!block_cache().give(cap, q)) std::free(q);
-  });
+  return std::shared_ptr<void>(p, [have](void* q) { block_cache().give(have, q); });
 }
 
 namespace {
