@@ -12,6 +12,7 @@
 #include <set>
 
 #include "frontend/diagnostics.h"
+#include "ir/passes/bounds.h"
 #include "ir/passes/lower_to_loops.h"
 
 namespace numjit {
@@ -739,7 +740,13 @@ class KernelLowerer {
     inner.var = tv;
     inner.lo = first;
     inner.hi = b.binary(BinaryOp::Minimum, b.binary(BinaryOp::Add, first, G), count);
-    assign(inner.body, f.var, b.binary(BinaryOp::Add, lo, b.binary(BinaryOp::Mul, b.var(tv, DType::I64), step)));
+    if (!f.step) {  // the loop variable itself counts (its accesses stay affine in it)
+      inner.var = f.var;
+      inner.lo = b.binary(BinaryOp::Add, lo, inner.lo);
+      inner.hi = b.binary(BinaryOp::Add, lo, inner.hi);
+    } else {
+      assign(inner.body, f.var, b.binary(BinaryOp::Add, lo, b.binary(BinaryOp::Mul, b.var(tv, DType::I64), step)));
+    }
     for (auto& st : f.body) inner.body.push_back(std::move(st));
     LStmt blocks{LStmtKind::For};
     blocks.var = bv;
@@ -1142,7 +1149,9 @@ bool kernel_needs_loops(const Stmt& def, const std::map<std::string, KernelDef>*
 LoopKernel lower_kernel(const KernelDef& k, const std::vector<InputSig>& sigs,
                         const std::map<std::string, KernelDef>* kernels, bool boundscheck) {
   std::vector<std::string> stack{k.def->name};
-  return KernelLowerer(k, sigs, kernels, boundscheck, &stack).run();
+  LoopKernel lk = KernelLowerer(k, sigs, kernels, boundscheck, &stack).run();
+  version_bounds_checks(lk.kernel);
+  return lk;
 }
 
 }  // namespace numjit

@@ -514,6 +514,56 @@ def doubled(x):
 
 TEST_SUITE("kernels") {
 
+TEST_CASE("loops whose indices are provably in range run a copy without checks; others keep them") {
+  const char* src = R"(
+def shift(p, k):
+    out = zeros(len(p) - k)
+    for i in prange(len(p) - k):
+        j = i + k
+        out[i] = p[j] - p[i]
+    return out
+def gather(x, idx):
+    s = 0.0
+    for i in range(len(idx)):
+        s += x[idx[i]]
+    return s
+def partial(x, n):
+    for i in range(n):
+        x[i] = -1.0
+    return n
+def back(p):
+    out = zeros(len(p))
+    for i in range(len(p)):
+        out[i] = p[i - 1]
+    return out
+)";
+  Jit jit;
+  jit.run(src);
+  std::vector<double> p = {1, 2, 4, 8, 16};
+  std::string loops = jit.emit("shift(p, 2)", Stage::Loops, {{"p", p}});
+  // One copy of the loop checks each access, the other has no check and no wrap.
+  size_t quick = loops.find("parallel:");
+  size_t slow = loops.find("else:");
+  REQUIRE(quick != std::string::npos);
+  REQUIRE(slow != std::string::npos);
+  CHECK(loops.substr(quick, slow - quick).find("index(") == std::string::npos);
+  CHECK(loops.substr(quick, slow - quick).find("select(") == std::string::npos);
+  CHECK(loops.substr(slow).find("index(") != std::string::npos);
+  CHECK(jit.eval("shift(p, 2)", {{"p", p}}).array().to_vector<double>() == std::vector<double>{3, 6, 12});
+  // An index read from memory cannot be proven: checked as before.
+  std::vector<int64_t> idx = {0, 4, -1};
+  CHECK(jit.emit("gather(p, idx)", Stage::Loops, {{"p", p}, {"idx", idx}}).find("else:") == std::string::npos);
+  CHECK(jit.eval("gather(p, idx)", {{"p", p}, {"idx", idx}}).scalar<double>() == 33.0);
+  // A loop that would fail runs the checked copy: the writes before the bad
+  // index happen (the caller sees them, as in NumPy), then the error.
+  std::vector<double> x(3, 0.0);
+  CHECK_THROWS_WITH_AS(jit.eval("partial(x, 5)", {{"x", x}}), doctest::Contains("index 3 is out of bounds for axis 0 with size 3"),
+                       Error);
+  CHECK(x == std::vector<double>{-1, -1, -1});
+  // Negative indices still wrap: the fast copy is only taken for [0, len).
+  CHECK(jit.eval("back(p)", {{"p", p}}).array().to_vector<double>() == std::vector<double>{16, 1, 2, 4, 8});
+}
+
 TEST_CASE("Options::boundscheck off removes the index checks of kernels") {
   const char* src = "def f(x):\n    s = 0.0\n    for i in range(len(x)):\n        s += x[i]\n        x[i] = s\n    return s\n";
   Options on, off;
