@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <functional>
 #include <map>
@@ -397,7 +398,7 @@ const Node* Builder::select(const Node* c, const Node* a, const Node* b, Span sp
   DType t = promote(a->type, b->type);
   // A constant scalar condition picks a side (slice bounds make many).
   if (c->is_const() && c->rank() == 0 && a->shape == b->shape && a->type.weak == b->type.weak)
-    return cast(c->as_int() ? a : b, t, span);
+    return cast((is_float(c->dtype()) ? c->fval != 0 || std::isnan(c->fval) : c->ival != 0) ? a : b, t, span);
   Node n{ArrayOp::Select, Type{t, std::max({c->rank(), a->rank(), b->rank()}),
                                 a->type.weak && b->type.weak && c->rank() == 0}};
   n.span = span;

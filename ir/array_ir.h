@@ -117,7 +117,10 @@ struct Node {
   bool is_const() const { return kind == ArrayOp::Const; }
   /** The constant as double / int64 (any dtype). */
   double as_double() const { return is_float(type.dtype) ? fval : double(ival); }
-  int64_t as_int() const { return is_float(type.dtype) ? int64_t(fval) : ival; }
+  int64_t as_int() const {  // a float out of int64's range or NaN gives INT64_MIN, as float_to_int
+    if (!is_float(type.dtype)) return ival;
+    return fval >= -9223372036854775808.0 && fval < 9223372036854775808.0 ? int64_t(fval) : INT64_MIN;
+  }
   template <class E> E opcode() const { return static_cast<E>(op); }
 };
 
