@@ -41,8 +41,9 @@ Prec next_higher(Prec p) { return Prec(int(p) + 1); }
 
 /** Deeper expressions are refused rather than risk the C++ stack. */
 constexpr int kMaxNesting = 1000;
-/** Nesting plus chained infix operators (the AST's depth is at most twice this). */
-constexpr int kMaxDepth = 2000;
+/** Nesting plus chained infix operators (the AST's depth is at most twice this; sema
+ *  refuses expressions deeper than 2000 with a diagnostic of its own). */
+constexpr int kMaxDepth = 10000;
 /** Parsing stops after this many diagnostics. */
 constexpr size_t kMaxErrors = 10;
 
