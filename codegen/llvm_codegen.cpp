@@ -854,15 +854,28 @@ class Emitter {
     if (s.parallel && !in_task_ && !s.step) {
       // Blocks of iterations: many elements for an innermost loop, a few
       // rows for a loop of loops. Below two blocks the region runs inline.
-      bool nested = false;
-      for (auto& st : s.body) nested |= st.kind == LStmtKind::For || st.kind == LStmtKind::ReduceLoop;
-      int64_t grain = nested ? 64 : kParallelGrain;
+      std::function<bool(const std::vector<LStmt>&)> has_loop = [&](const std::vector<LStmt>& body) {
+        for (auto& st : body)
+          if (st.kind == LStmtKind::For || st.kind == LStmtKind::While || st.kind == LStmtKind::ReduceLoop ||
+              has_loop(st.body) || has_loop(st.orelse))
+            return true;
+        return false;
+      };
+      bool nested = has_loop(s.body);
+      // A loop of loops takes count / 64 iterations a block, 1 to 64: rows
+      // of K10 go 64 at a time, a few long blocks of work one at a time.
       LValue* count = B.CreateSub(hi, lo);
-      LValue* nblocks = B.CreateSDiv(B.CreateAdd(count, B.getInt64(grain - 1)), B.getInt64(grain));
+      LValue* grain = B.getInt64(kParallelGrain);
+      if (nested) {
+        LValue* g = B.CreateSDiv(count, B.getInt64(64));
+        g = B.CreateSelect(B.CreateICmpSLT(g, B.getInt64(1)), B.getInt64(1), g);
+        grain = B.CreateSelect(B.CreateICmpSGT(g, B.getInt64(64)), B.getInt64(64), g);
+      }
+      LValue* nblocks = B.CreateSDiv(B.CreateSub(B.CreateAdd(count, grain), B.getInt64(1)), grain);
       nblocks = B.CreateSelect(B.CreateICmpSGT(count, B.getInt64(0)), nblocks, B.getInt64(0));
-      parallel_region(nblocks, {lo, hi}, [&](LValue* b0, LValue* b1, const std::vector<LValue*>& x) {
-        LValue* begin = B.CreateAdd(x[0], B.CreateMul(b0, B.getInt64(grain)));
-        LValue* end = B.CreateAdd(x[0], B.CreateMul(b1, B.getInt64(grain)));
+      parallel_region(nblocks, {lo, hi, grain}, [&](LValue* b0, LValue* b1, const std::vector<LValue*>& x) {
+        LValue* begin = B.CreateAdd(x[0], B.CreateMul(b0, x[2]));
+        LValue* end = B.CreateAdd(x[0], B.CreateMul(b1, x[2]));
         end = B.CreateSelect(B.CreateICmpSLT(end, x[1]), end, x[1]);
         counted(s.var, begin, end, [&] { stmts(s.body); });
       }, /*last_values=*/true);

@@ -512,9 +512,28 @@ class KernelLowerer {
       l.buf = int(n->ival);
       return;
     }
+    BufferKind kind = returned_names_.count(target.name) ? BufferKind::Result : BufferKind::Temp;
     StatementLowering sl(K, at, {n}, where_, boundscheck_);
-    l.buf = sl.array(n, returned_names_.count(target.name) ? BufferKind::Result : BufferKind::Temp);
     l.type = strong(n->type);
+    if (is_call(value, "empty") || is_call(value, "empty_like")) {
+      // NumPy's empty: memory the kernel fills itself (no zero-fill pass).
+      LStmt alloc{kind == BufferKind::Result ? LStmtKind::AllocResult : LStmtKind::AllocTemp};
+      for (const Node* d : n->shape) {
+        const LExpr* v = sl.scalar(d);
+        if (v->kind != LExprKind::Const) {
+          LStmt c{LStmtKind::Check};
+          c.value = K.exprs->binary(BinaryOp::Ge, v, K.exprs->i64(0));
+          c.message = "negative dimensions are not allowed";
+          at.push_back(c);
+        }
+        alloc.args.push_back(v);
+      }
+      K.buffers.push_back(Buffer{target.name, kind, n->dtype(), n->rank(), true});
+      l.buf = alloc.buf = int(K.buffers.size()) - 1;
+      at.push_back(alloc);
+      return;
+    }
+    l.buf = sl.array(n, kind);
   }
 
   void aug_assign(const Stmt& s, std::vector<LStmt>& at, int depth) {

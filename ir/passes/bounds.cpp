@@ -1,6 +1,7 @@
 // Bounds-check versioning (see bounds.h).
 #include "ir/passes/bounds.h"
 
+#include <algorithm>
 #include <functional>
 #include <map>
 #include <set>
@@ -8,6 +9,9 @@
 namespace numjit {
 
 namespace {
+
+/** Distinct indices a versioned loop may check up front. */
+constexpr size_t kMaxGuardTerms = 32;
 
 struct Versioner {
   Kernel& k;
@@ -74,34 +78,25 @@ struct Versioner {
     }
   }
 
-  // raw = inv + i, i + inv, i - inv, i, or inv (monotonic in i).
+  // raw built from i and invariants by + and - with i counted once and
+  // positively (i, i + c, (i - w) + 1, ...), or invariant: monotonic in i.
+  // 0: invariant, 1: i + invariant, -1: neither.
+  static int linear(const LExpr* e, const Writes& w, int var) {
+    if (e->kind == LExprKind::Var && e->var == var) return 1;
+    if (invariant(e, w, var)) return 0;
+    if (e->kind == LExprKind::Binary && (BinaryOp(e->op) == BinaryOp::Add || BinaryOp(e->op) == BinaryOp::Sub)) {
+      int a = linear(e->ops[0], w, var), b = linear(e->ops[1], w, var);
+      if (a < 0 || b < 0) return -1;
+      if (BinaryOp(e->op) == BinaryOp::Sub) return b == 0 ? a : -1;
+      return a + b <= 1 ? a + b : -1;
+    }
+    return -1;
+  }
   static bool affine(const LExpr* raw, const Writes& w, int var, const LExpr*& inv, bool& has_i) {
-    auto is_i = [&](const LExpr* e) { return e->kind == LExprKind::Var && e->var == var; };
-    if (is_i(raw)) {
-      inv = nullptr;
-      has_i = true;
-      return true;
-    }
-    if (raw->kind == LExprKind::Binary && BinaryOp(raw->op) == BinaryOp::Add) {
-      for (int s = 0; s < 2; ++s)
-        if (is_i(raw->ops[size_t(s)]) && invariant(raw->ops[size_t(1 - s)], w, var)) {
-          inv = raw->ops[size_t(1 - s)];
-          has_i = true;
-          return true;
-        }
-    }
-    if (raw->kind == LExprKind::Binary && BinaryOp(raw->op) == BinaryOp::Sub && is_i(raw->ops[0]) &&
-        invariant(raw->ops[1], w, var)) {
-      inv = raw;  // marked below: i - c
-      has_i = true;
-      return true;
-    }
-    if (invariant(raw, w, var)) {
-      inv = raw;
-      has_i = false;
-      return true;
-    }
-    return false;
+    int l = linear(raw, w, var);
+    inv = raw;
+    has_i = l == 1;
+    return l >= 0;
   }
 
   // The index at i = at (for an i-dependent index).
@@ -132,20 +127,48 @@ struct Versioner {
     for (size_t n = 0; n < body.size(); ++n) {
       const LStmt& s = body[n];
       size_t here = at_top ? n : top;
-      if (s.kind == LStmtKind::Check && s.check == CheckKind::Index) {
-        const LExpr *inv, *raw = s.args[0], *len = s.args[2];
-        // Defined variables count only after their definition.
+      // Defined variables count only after their definition.
+      auto resolved = [&](const LExpr* raw) {
         std::map<int, Def> saved = defs;
         std::erase_if(defs, [&](const auto& d) { return d.second.pos >= here; });
         const LExpr* value = resolve(raw);
         defs = std::move(saved);
+        return value;
+      };
+      auto coverable = [&](const LExpr* raw, const LExpr* len, const LExpr*& value) {
+        const LExpr* inv;
         bool has_i;
-        if (!affine(value, w, var, inv, has_i) || !invariant(len, w, var)) return false;
-        out.push_back({raw, len, value});
+        value = resolved(raw);
+        return affine(value, w, var, inv, has_i) && invariant(len, w, var);
+      };
+      if (s.kind == LStmtKind::Check && s.check == CheckKind::Index) {
+        const LExpr* value;
+        if (!coverable(s.args[0], s.args[2], value)) return false;
+        out.push_back({s.args[0], s.args[2], value});
+      }
+      // Wraps of unchecked indices (boundscheck off) are dropped too when they
+      // can be covered; the others stay.
+      std::vector<std::pair<const LExpr*, const LExpr*>> found;
+      for (const LExpr* e : {s.value, s.lo, s.hi, s.step}) find_wraps(e, found);
+      for (const LExpr* e : s.args) find_wraps(e, found);
+      for (auto& a : s.accs) find_wraps(a.value, found);
+      for (auto& [raw, len] : found) {
+        const LExpr* value;
+        if (coverable(raw, len, value)) out.push_back({raw, len, value});
       }
       if (!checks(s.body, w, var, out, here, false) || !checks(s.orelse, w, var, out, here, false)) return false;
     }
     return true;
+  }
+
+  // select(raw < 0, raw + len, raw): (raw, len).
+  static void find_wraps(const LExpr* e, std::vector<std::pair<const LExpr*, const LExpr*>>& out) {
+    if (!e) return;
+    if (e->kind == LExprKind::Select && e->ops[0]->kind == LExprKind::Binary && BinaryOp(e->ops[0]->op) == BinaryOp::Lt &&
+        e->ops[0]->ops[1]->kind == LExprKind::Const && e->ops[0]->ops[1]->ival == 0 && e->ops[2] == e->ops[0]->ops[0] &&
+        e->ops[1]->kind == LExprKind::Binary && BinaryOp(e->ops[1]->op) == BinaryOp::Add && e->ops[1]->ops[0] == e->ops[2])
+      out.push_back({e->ops[2], e->ops[1]->ops[1]});
+    for (auto* o : e->ops) find_wraps(o, out);
   }
 
   // Finds the body's defined variables (see Def).
@@ -251,18 +274,27 @@ struct Versioner {
     find_defs(loop.body, w, loop.var);
     if (!checks(loop.body, w, loop.var, cov, 0, true) || cov.empty()) return;
     if (!invariant(loop.lo, w, loop.var) || !invariant(loop.hi, w, loop.var)) return;
+    // One guard term per distinct index; a loop of many accesses keeps its
+    // checks (the guard would be a deep expression, and such a loop is big
+    // enough that the copy costs more compile time than it saves).
+    std::vector<std::pair<const LExpr*, const LExpr*>> distinct;  // in order of appearance
+    for (auto& c : cov)
+      if (std::find(distinct.begin(), distinct.end(), std::make_pair(c.value, c.len)) == distinct.end())
+        distinct.push_back({c.value, c.len});
+    if (distinct.size() > kMaxGuardTerms) return;
     // In range for i = lo and i = hi - 1 (affine indices are monotonic in i).
     const LExpr* last = b.binary(BinaryOp::Sub, loop.hi, b.i64(1));
     const LExpr* ok = b.binary(BinaryOp::Le, loop.hi, loop.lo);  // an empty loop checks nothing
     const LExpr* all = b.constant(DType::Bool, 0, 1);
     Fast fast{b, {}, {}};
-    for (auto& c : cov) {
+    for (auto& c : cov) fast.raws.insert(c.raw);
+    for (auto& [value, len] : distinct) {
+      Covered c{nullptr, len, value};
       for (const LExpr* i : {loop.lo, last}) {
         const LExpr* x = at(c.value, loop.var, i);
         all = b.binary(BinaryOp::BitAnd, all,
                        b.binary(BinaryOp::BitAnd, b.binary(BinaryOp::Ge, x, b.i64(0)), b.binary(BinaryOp::Lt, x, c.len)));
       }
-      fast.raws.insert(c.raw);
     }
     ok = b.binary(BinaryOp::BitOr, ok, all);
     LStmt quick = loop;

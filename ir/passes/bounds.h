@@ -7,8 +7,8 @@
 namespace numjit {
 
 /** Requires: a kernel's loop IR (checks as kernels and lowering emit them).
- *  Guarantees: each innermost counted loop (step 1) whose index checks are
- *  all of the form `invariant + i` or `invariant` (i its variable, the
+ *  Guarantees: each innermost counted loop (step 1) whose index checks
+ *  (at most 32 distinct indices) are all of the form `invariant + i` or `invariant` (i its variable, the
  *  invariants free of loads and of variables its body assigns, lengths of
  *  buffers its body does not allocate) becomes
  *    if (every such index is in [0, len) for the first and last i): the loop
