@@ -92,12 +92,6 @@ struct Versioner {
     }
     return -1;
   }
-  static bool affine(const LExpr* raw, const Writes& w, int var, const LExpr*& inv, bool& has_i) {
-    int l = linear(raw, w, var);
-    inv = raw;
-    has_i = l == 1;
-    return l >= 0;
-  }
 
   // The index at i = at (for an i-dependent index).
   const LExpr* at(const LExpr* raw, int var, const LExpr* i) {
@@ -136,10 +130,8 @@ struct Versioner {
         return value;
       };
       auto coverable = [&](const LExpr* raw, const LExpr* len, const LExpr*& value) {
-        const LExpr* inv;
-        bool has_i;
         value = resolved(raw);
-        return affine(value, w, var, inv, has_i) && invariant(len, w, var);
+        return linear(value, w, var) >= 0 && invariant(len, w, var);
       };
       if (s.kind == LStmtKind::Check && s.check == CheckKind::Index) {
         const LExpr* value;
