@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "numjit/numjit.hpp"
+#include "tests/unit/test_util.h"
 #include "runtime/context.h"
 
 using namespace numjit;
@@ -26,15 +27,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-template <class F>
-std::string error_of(F f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using test::error_of;
 
 bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 

@@ -11,6 +11,7 @@
 #include "frontend/diagnostics.h"
 #include "frontend/lexer.h"
 #include "frontend/parser.h"
+#include "tests/unit/test_util.h"
 
 using namespace numjit;
 
@@ -34,16 +35,7 @@ std::string expr_of(const std::string& text) {
   return print_expr(*m.body[0]->value);
 }
 
-/** The message of the numjit::Error that `f` throws, or "(no error)". */
-template <class F>
-std::string error_of(F f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using test::error_of;
 
 std::string parse_error(const std::string& text) {
   return error_of([&] { parse_text(text); });

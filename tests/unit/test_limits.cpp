@@ -16,21 +16,13 @@
 #include <string>
 
 #include "numjit/numjit.hpp"
+#include "tests/unit/test_util.h"
 
 using namespace numjit;
 
 namespace {
 
-/** The message of the numjit::Error that `f` throws, or "(no error)". */
-template <class F>
-std::string error_of(F f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using test::error_of;
 
 Options no_disk() {
   Options o;
