@@ -177,6 +177,7 @@ JitEngine::JitEngine(const std::string& cache_dir) : impl_(std::make_unique<Impl
   def("nj_fail_key", &nj_fail_key);
   def("nj_combine_partials", &nj_combine_partials);
   def("nj_parallel_for", &nj_parallel_for);
+  def("nj_threads", &nj_threads);
   def("nj_ipow_i64", &nj_ipow_i64);
   def("nj_ipow_i32", &nj_ipow_i32);
   def("nj_random_uniform", &nj_random_uniform);

@@ -24,6 +24,7 @@
 
 #include <functional>
 #include <map>
+#include <set>
 
 #include "frontend/diagnostics.h"
 #include "ir/reduce_order.h"
@@ -262,6 +263,8 @@ class Emitter {
       case LExprKind::Const: return constant(e->dtype, e->fval, e->ival, 1);
       case LExprKind::Var: return B.CreateLoad(reg_type(k_.var_types[size_t(e->var)]), vars_[size_t(e->var)]);
       case LExprKind::Dim: return buf_dim(e->buf, int(e->ival));
+      case LExprKind::Threads:
+        return B.CreateCall(helper("nj_threads", B.getInt64Ty(), {B.getPtrTy()}), {ctx_});
       case LExprKind::Load: {
         std::vector<LValue*> idx;
         for (auto* o : e->ops) idx.push_back(expr(o));
@@ -719,23 +722,55 @@ class Emitter {
   // the task that runs the last block copies its variables back (a prange's
   // loop variable and body locals hold the last iteration's values after it,
   // as in Python).
-  void parallel_region(LValue* nblocks, std::vector<LValue*> extras,
+  // What a region's statement touches: the frame carries only these.
+  struct Touched {
+    std::vector<bool> vars, assigned, bufs;
+    std::set<const LExpr*> seen;
+  };
+  void touch(const LExpr* e, Touched& t) {
+    if (!e || !t.seen.insert(e).second) return;
+    if (e->kind == LExprKind::Var) t.vars[size_t(e->var)] = true;
+    if (e->buf >= 0) t.bufs[size_t(e->buf)] = true;
+    for (auto* o : e->ops) touch(o, t);
+  }
+  void touch(const LStmt& s, Touched& t) {
+    if (s.var >= 0) t.vars[size_t(s.var)] = t.assigned[size_t(s.var)] = true;
+    if (s.buf >= 0) t.bufs[size_t(s.buf)] = true;
+    for (auto* e : {s.value, s.lo, s.hi, s.step}) touch(e, t);
+    for (auto* e : s.args) touch(e, t);
+    for (auto& a : s.accs) {
+      touch(a.value, t);
+      t.vars[size_t(a.result_var)] = t.assigned[size_t(a.result_var)] = true;
+    }
+    for (auto& b : s.body) touch(b, t);
+    for (auto& b : s.orelse) touch(b, t);
+  }
+
+  void parallel_region(const LStmt& scope, LValue* nblocks, std::vector<LValue*> extras,
                        const std::function<void(LValue*, LValue*, const std::vector<LValue*>&)>& body,
                        bool last_values = false) {
+    Touched used{std::vector<bool>(vars_.size()), std::vector<bool>(vars_.size()), std::vector<bool>(bufs_.size()), {}};
+    touch(scope, used);
     if (last_values) extras.push_back(nblocks);
     std::vector<LType*> fields = {B.getPtrTy()};
-    for (auto* v : vars_) fields.push_back(v->getAllocatedType());
-    for (auto& b : bufs_)
-      if (b.in_memory) fields.insert(fields.end(), {B.getPtrTy(), B.getInt64Ty(), B.getInt64Ty()});
+    for (size_t i = 0; i < vars_.size(); ++i)
+      if (used.vars[i]) fields.push_back(vars_[i]->getAllocatedType());
+    for (size_t b = 0; b < bufs_.size(); ++b)
+      if (bufs_[b].in_memory && used.bufs[b]) fields.insert(fields.end(), {B.getPtrTy(), B.getInt64Ty(), B.getInt64Ty()});
     for (auto* e : extras) fields.push_back(e->getType());
     auto* frame_ty = llvm::StructType::get(C, fields);
     LValue* frame = entry_alloca(frame_ty, "frame");
     unsigned f = 0;
     auto put = [&](LValue* v) { B.CreateStore(v, B.CreateStructGEP(frame_ty, frame, f++)); };
     put(args_);
-    for (auto* v : vars_) put(B.CreateLoad(v->getAllocatedType(), v));
+    std::vector<unsigned> var_field(vars_.size(), 0);
+    for (size_t i = 0; i < vars_.size(); ++i)
+      if (used.vars[i]) {
+        var_field[i] = f;
+        put(B.CreateLoad(vars_[i]->getAllocatedType(), vars_[i]));
+      }
     for (size_t b = 0; b < bufs_.size(); ++b) {
-      if (!bufs_[b].in_memory) continue;
+      if (!bufs_[b].in_memory || !used.bufs[b]) continue;
       put(B.CreateLoad(B.getPtrTy(), bufs_[b].data));
       for (int a = 0; a < 2; ++a)
         put(k_.buffers[b].rank > a ? static_cast<LValue*>(B.CreateLoad(B.getInt64Ty(), bufs_[b].dims[a])) : B.getInt64(0));
@@ -761,14 +796,14 @@ class Emitter {
     f = 0;
     auto get = [&](LType* t) { return B.CreateLoad(t, B.CreateStructGEP(frame_ty, tframe, f++)); };
     args_ = get(ptr);
-    for (auto*& v : vars_) {
-      LType* t = v->getAllocatedType();
-      auto* slot = B.CreateAlloca(t, nullptr, v->getName());
-      B.CreateStore(get(t), slot);
-      v = slot;
+    for (size_t i = 0; i < vars_.size(); ++i) {
+      LType* t = vars_[i]->getAllocatedType();
+      auto* slot = B.CreateAlloca(t, nullptr, vars_[i]->getName());
+      if (used.vars[i]) B.CreateStore(get(t), slot);
+      vars_[i] = slot;
     }
     for (size_t b = 0; b < bufs_.size(); ++b) {
-      if (!bufs_[b].in_memory) {
+      if (!bufs_[b].in_memory || !used.bufs[b]) {
         bufs_[b] = make_slots(int(b));
         continue;
       }
@@ -788,8 +823,9 @@ class Emitter {
     if (last_values)
       when(B.CreateICmpEQ(F->getArg(2), task_extras.back()), [&] {
         for (size_t i = 0; i < vars_.size(); ++i)
-          B.CreateStore(B.CreateLoad(vars_[i]->getAllocatedType(), vars_[i]),
-                        B.CreateStructGEP(frame_ty, tframe, unsigned(1 + i)));
+          if (used.assigned[i])
+            B.CreateStore(B.CreateLoad(vars_[i]->getAllocatedType(), vars_[i]),
+                          B.CreateStructGEP(frame_ty, tframe, var_field[i]));
       });
     B.CreateRet(B.getInt32(0));
     llvm::Function* task = F;
@@ -805,8 +841,9 @@ class Emitter {
     if (last_values)
       when(B.CreateICmpSGT(nblocks, B.getInt64(0)), [&] {
         for (size_t i = 0; i < vars_.size(); ++i)
-          B.CreateStore(B.CreateLoad(vars_[i]->getAllocatedType(), B.CreateStructGEP(frame_ty, frame, unsigned(1 + i))),
-                        vars_[i]);
+          if (used.assigned[i])
+            B.CreateStore(B.CreateLoad(vars_[i]->getAllocatedType(), B.CreateStructGEP(frame_ty, frame, var_field[i])),
+                          vars_[i]);
       });
   }
 
@@ -873,7 +910,7 @@ class Emitter {
       }
       LValue* nblocks = B.CreateSDiv(B.CreateSub(B.CreateAdd(count, grain), B.getInt64(1)), grain);
       nblocks = B.CreateSelect(B.CreateICmpSGT(count, B.getInt64(0)), nblocks, B.getInt64(0));
-      parallel_region(nblocks, {lo, hi, grain}, [&](LValue* b0, LValue* b1, const std::vector<LValue*>& x) {
+      parallel_region(s, nblocks, {lo, hi, grain}, [&](LValue* b0, LValue* b1, const std::vector<LValue*>& x) {
         LValue* begin = B.CreateAdd(x[0], B.CreateMul(b0, x[2]));
         LValue* end = B.CreateAdd(x[0], B.CreateMul(b1, x[2]));
         end = B.CreateSelect(B.CreateICmpSLT(end, x[1]), end, x[1]);
@@ -1292,7 +1329,7 @@ class Emitter {
     }, B.getInt64(1));
     };
     if (in_task_) blocks(B.getInt64(0), nblocks, {n, parts});
-    else parallel_region(nblocks, {n, parts}, blocks);
+    else parallel_region(s, nblocks, {n, parts}, blocks);
     finish_partials(a, parts, nblocks);
   }
 

@@ -245,7 +245,7 @@ class Session {
     if (c.loops) {
       std::vector<Value> out;
       try {
-        out = interpret_kernel(*c.loops, inputs);
+        out = interpret_kernel(*c.loops, inputs, pool().threads());
       } catch (const Error& e) {
         throw Error(src ? render_diagnostic(src, span, e.what()) : e.what());
       }

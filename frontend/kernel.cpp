@@ -1090,6 +1090,7 @@ class KernelLowerer {
         case LExprKind::Cast: r = b.cast(op(0), e->dtype); break;
         case LExprKind::Select: r = b.select(op(0), op(1), op(2)); break;
         case LExprKind::Random: r = b.random(e->op, op(0), op(1)); break;
+        case LExprKind::Threads: r = b.threads(); break;
       }
       memo[e] = r;
       return r;

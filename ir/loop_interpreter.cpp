@@ -27,7 +27,8 @@ enum class Flow { Next, Break, Continue, Return };
 
 class LoopInterpreter {
  public:
-  LoopInterpreter(const Kernel& k, const std::vector<Value>& inputs) : k_(k), vars_(k.var_types.size()) {
+  LoopInterpreter(const Kernel& k, const std::vector<Value>& inputs, int threads)
+      : k_(k), vars_(k.var_types.size()), threads_(threads) {
     bufs_.resize(k.buffers.size());
     scalars_.resize(inputs.size());
     for (size_t i = 0; i < inputs.size(); ++i) {
@@ -114,6 +115,7 @@ class LoopInterpreter {
         int64_t seed = eval(e->ops[0]).i, index = eval(e->ops[1]).i;
         return Scalar{e->op ? nj_random_normal(seed, index) : nj_random_uniform(seed, index), 0};
       }
+      case LExprKind::Threads: return Scalar{0, in_parallel_ ? 1 : threads_};
     }
     throw Error("loop interpreter: unknown expression");
   }
@@ -138,13 +140,21 @@ class LoopInterpreter {
       }
       case LStmtKind::For: {
         int64_t lo = eval(s.lo).i, hi = eval(s.hi).i, step = s.step ? eval(s.step).i : 1;
+        // The body of a parallel loop is a task in the JIT: threads() is 1 there.
+        bool outer = in_parallel_;
+        in_parallel_ |= s.parallel && !s.step;
+        Flow out = Flow::Next;
         for (int64_t i = lo; step > 0 ? i < hi : i > hi; i += step) {
           vars_[size_t(s.var)] = Scalar{0, i};
           Flow f = exec(s.body);
           if (f == Flow::Break) break;
-          if (f == Flow::Return) return f;
+          if (f == Flow::Return) {
+            out = f;
+            break;
+          }
         }
-        return Flow::Next;
+        in_parallel_ = outer;
+        return out;
       }
       case LStmtKind::While:
         while (eval(s.value).i) {
@@ -259,14 +269,16 @@ class LoopInterpreter {
 
   const Kernel& k_;
   std::vector<Scalar> vars_;
+  int threads_;               // what threads() reads outside parallel loops
+  bool in_parallel_ = false;  // inside the body of a parallel loop
   std::vector<Buf> bufs_;
   std::vector<int64_t> scalars_;  // storage of scalar inputs
 };
 
 }  // namespace
 
-std::vector<Value> interpret_kernel(const Kernel& k, const std::vector<Value>& inputs) {
-  return LoopInterpreter(k, inputs).run();
+std::vector<Value> interpret_kernel(const Kernel& k, const std::vector<Value>& inputs, int threads) {
+  return LoopInterpreter(k, inputs, threads).run();
 }
 
 }  // namespace numjit

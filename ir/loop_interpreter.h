@@ -13,7 +13,9 @@ namespace numjit {
 
 /** Runs `k` with `inputs[i]` as buffer i (arrays are read and written in
  *  place, scalars as rank-0 values) and returns its results in order.
+ *  Parallel loops run in order; `threads` is what threads() reads outside
+ *  them, so a kernel takes the path the JIT takes at that thread count.
  *  Runtime errors throw numjit::Error with the generated code's messages. */
-std::vector<Value> interpret_kernel(const Kernel& k, const std::vector<Value>& inputs);
+std::vector<Value> interpret_kernel(const Kernel& k, const std::vector<Value>& inputs, int threads = 1);
 
 }  // namespace numjit

@@ -137,6 +137,7 @@ const LExpr* LoopBuilder::random(int kind, const LExpr* seed, const LExpr* index
   e.ops = {seed, index};
   return make(std::move(e));
 }
+const LExpr* LoopBuilder::threads() { return make(LExpr{LExprKind::Threads, DType::I64}); }
 
 // ---------------------------------------------------------------------------
 // Printer
@@ -174,6 +175,7 @@ class Printer {
         return fmt::format("select({}, {}, {})", expr(e->ops[0]), expr(e->ops[1]), expr(e->ops[2]));
       case LExprKind::Random:
         return fmt::format("random_{}({}, {})", e->op ? "normal" : "uniform", expr(e->ops[0]), expr(e->ops[1]));
+      case LExprKind::Threads: return "threads()";
     }
     return "?";
   }

@@ -27,7 +27,8 @@ namespace numjit {
   X(Math)    /* op: MathFn; ops[0] */                                                \
   X(Cast)    /* ops[0] to dtype */                                                   \
   X(Select)  /* ops: cond, a, b */                                                   \
-  X(Random)  /* op: 0 uniform / 1 normal; ops: seed, index (f64) */
+  X(Random)  /* op: 0 uniform / 1 normal; ops: seed, index (f64) */          \
+  X(Threads) /* i64: threads a parallel loop may use here (1 inside a task) */
 
 enum class LExprKind {
 #define NUMJIT_LEXPR_ENUM(name) name,
@@ -124,6 +125,7 @@ class LoopBuilder {
   const LExpr* cast(const LExpr* a, DType t);
   const LExpr* select(const LExpr* c, const LExpr* a, const LExpr* b);
   const LExpr* random(int kind, const LExpr* seed, const LExpr* index);
+  const LExpr* threads();
 
  private:
   const LExpr* make(LExpr e);

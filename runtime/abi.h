@@ -80,6 +80,10 @@ typedef int32_t (*nj_task_fn)(void* closure, int64_t begin, int64_t end, nj_ctx*
  *  first, whose message is moved into ctx. */
 int32_t nj_parallel_for(nj_ctx* ctx, int64_t n, nj_task_fn task, void* closure);
 
+/** The threads a parallel loop of this call may use: the pool's size, or 1
+ *  without a pool and inside a parallel task (nested loops run serially). */
+int64_t nj_threads(nj_ctx* ctx);
+
 /** Combines `n` block partials of a reduction in place, pairwise over block
  *  index (ir/reduce_order.h), and returns the result in p[0]. `dtype` is
  *  NJ_F32 or NJ_F64; `op` is 0 sum, 1 prod, 2 min, 3 max (NaN-propagating). */

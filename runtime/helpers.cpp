@@ -186,6 +186,8 @@ void* nj_alloc_temp(nj_ctx* ctx, int64_t nbytes) {
   return p;
 }
 
+int64_t nj_threads(nj_ctx* ctx) { return ctx->pool ? ctx->pool->threads() : 1; }
+
 int32_t nj_parallel_for(nj_ctx* ctx, int64_t n, nj_task_fn task, void* closure) {
   if (n <= 0) return 0;
   std::unique_lock<std::mutex> lock;

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <map>
 
 namespace numjit {
@@ -19,15 +20,75 @@ bool must_materialise(const Node* n) {
       return false;
   }
 }
+
+bool elementwise(const Node* n) {
+  switch (n->kind) {
+    case ArrayOp::Unary:
+    case ArrayOp::Binary:
+    case ArrayOp::Math:
+    case ArrayOp::Cast:
+    case ArrayOp::Select: return true;
+    default: return false;
+  }
+}
+
+bool is_const_one(const Node* d) { return d->is_const() && d->ival == 1; }
+
+// The one materialised node whose loop can run rank-1 scan `s`, or null: every
+// use of s leads through unmaterialised elementwise rank-1 nodes (element k
+// of each is computed from element k of s) to the same rank-1 elementwise or
+// copy node.
+const Node* scan_owner(const Node* s, const std::map<const Node*, std::vector<const Node*>>& users,
+                       const std::set<const Node*>& materialised) {
+  if (s->rank() != 1 || is_const_one(s->shape[0])) return nullptr;
+  const Node* owner = nullptr;
+  std::vector<const Node*> work = {s};
+  std::set<const Node*> seen;
+  while (!work.empty()) {
+    const Node* x = work.back();
+    work.pop_back();
+    if (!seen.insert(x).second) continue;
+    auto it = users.find(x);
+    if (it == users.end()) return nullptr;
+    for (const Node* u : it->second) {
+      if (u->rank() != 1 || is_const_one(u->shape[0])) return nullptr;
+      bool copy = u->kind == ArrayOp::Copy;
+      if (!elementwise(u) && !copy) return nullptr;
+      if (materialised.count(u)) {
+        if (owner && owner != u) return nullptr;
+        owner = u;
+      } else if (copy) {
+        return nullptr;
+      } else {
+        work.push_back(u);
+      }
+    }
+  }
+  return owner;
+}
 }  // namespace
 
 FusionPlan fuse(const std::vector<const Node*>& roots, const std::vector<std::string>& names) {
   FusionPlan plan;
   plan.roots = roots;
   plan.root_names = names;
-  for (const Node* n : topo_order(roots))
+  std::vector<const Node*> order = topo_order(roots);
+  std::map<const Node*, std::vector<const Node*>> users;
+  for (const Node* n : order) {
     if (n->rank() > 0 && must_materialise(n)) plan.materialised.insert(n);
+    for (const Node* o : n->ops) {
+      auto& u = users[o];
+      if (std::find(u.begin(), u.end(), n) == u.end()) u.push_back(n);
+    }
+  }
   for (const Node* r : roots) plan.materialised.insert(r);
+  for (const Node* n : order) {
+    if (n->kind != ArrayOp::Scan || std::find(roots.begin(), roots.end(), n) != roots.end()) continue;
+    if (const Node* owner = scan_owner(n, users, plan.materialised)) {
+      plan.materialised.erase(n);
+      plan.scans_of[owner].push_back(n);
+    }
+  }
   return plan;
 }
 

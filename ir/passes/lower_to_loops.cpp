@@ -231,6 +231,11 @@ class Lowering {
       case ArrayOp::Reshape: return reshaped(n, idx);
       case ArrayOp::Iota: return idx[0];
       case ArrayOp::Random: return b_.random(n->op, scalar(n->ops[0]), idx[0]);
+      case ArrayOp::Scan: {
+        auto it = fused_scan_.find(n);
+        if (it != fused_scan_.end()) return it->second;
+        break;
+      }
       default: break;
     }
     internal_error("lower_to_loops", fmt::format("cannot compute {} elementwise", array_op_name(n->kind)));
@@ -337,6 +342,8 @@ class Lowering {
   }
 
   void map(const Node* n, int buf, const std::vector<const LExpr*>& dims) {
+    auto fused = plan_.scans_of.find(n);
+    if (fused != plan_.scans_of.end()) return scan_map(n, buf, dims[0], fused->second);
     nest(dims, [&](std::vector<LStmt>& body, const std::vector<const LExpr*>& idx) {
       const LExpr* value = n->kind == ArrayOp::Copy ? elem(n->ops[0], bmap(n->ops[0], idx)) : compute(n, idx);
       body.push_back(store(buf, idx, value));
@@ -442,12 +449,10 @@ class Lowering {
   void scan(const Node* n, int buf, const std::vector<const LExpr*>& dims) {
     const Node* src = n->ops[0];
     DType t = n->dtype();
-    auto op = n->opcode<ScanOp>();
-    ReduceOp rop = op == ScanOp::CumSum ? ReduceOp::Sum : op == ScanOp::CumProd ? ReduceOp::Prod
-                 : op == ScanOp::CumMax ? ReduceOp::Max : ReduceOp::Min;
-    BinaryOp bop = op == ScanOp::CumSum ? BinaryOp::Add : op == ScanOp::CumProd ? BinaryOp::Mul
-                 : op == ScanOp::CumMax ? BinaryOp::Maximum : BinaryOp::Minimum;
+    ScanOp op = n->opcode<ScanOp>();
+    ReduceOp rop = scan_reduce(op);
     int acc = new_var(t, "run");
+    int nan = nan_flag(op, t);
     std::vector<const LExpr*> sdims;
     for (auto* d : src->shape) sdims.push_back(scalar(d));
     // One running value along the scanned axis, restarted per line.
@@ -459,10 +464,10 @@ class Lowering {
       body_ = &body;
       const LExpr* x = elem(src, bmap(src, src_idx(v(k))));
       body_ = saved;
-      body.push_back(assign(acc, b_.binary(bop, v(acc), x)));
-      body.push_back(store(buf, out_idx(v(k)), v(acc)));
+      body.push_back(store(buf, out_idx(v(k)), scan_step(op, t, acc, nan, x, body)));
       std::vector<LStmt> out;
       out.push_back(assign(acc, identity(rop, t)));
+      if (nan >= 0) out.push_back(assign(nan, b_.constant(DType::Bool, 0, 0)));
       out.push_back(loop(k, b_.i64(0), len, std::move(body), false));
       return out;
     };
@@ -483,6 +488,252 @@ class Lowering {
     auto body = line(dims[size_t(axis)], at, at);
     top_->push_back(loop(o, b_.i64(0), dims[size_t(1 - axis)], std::move(body), false));
     top_->back().parallel = true;  // lines are scanned independently
+  }
+
+  // --- scans fused into their consumer ------------------------------------------
+  //
+  // The loop of rank-1 node `n` runs the scans fused into it (fuse.cpp) in
+  // strips: kScanStrip elements are scanned serially, each running value
+  // stored in scratch (the output itself when the dtypes agree), then the
+  // strip of `n` is computed by a vector loop that reads the scan's values
+  // back from L1. So drawdown reads e and writes dd, and no n-element cummax
+  // array exists.
+  //
+  // In parallel (threads() > 1 and n >= 4 blocks), two passes over blocks of
+  // kScanBlock elements: each block's total (a ReduceLoop) in parallel, an
+  // exclusive scan of the totals, then every block strip-scanned from its
+  // carry in parallel. That is the serial answer bit for bit only when the
+  // operator is associative in floating point, so float cumsum and cumprod
+  // stay serial (NumPy adds in order); max, min and integer scans go
+  // parallel. The blocks are a constant of the library, so a result does not
+  // depend on the thread count either way.
+  static constexpr int64_t kScanBlock = 16384;  // a multiple of kScanStrip
+  static constexpr int64_t kScanStrip = 256;
+
+  int temp(DType t, const LExpr* size) {
+    int buf = new_buffer(BufferKind::Temp, t, 1);
+    LStmt alloc{LStmtKind::AllocTemp};
+    alloc.buf = buf;
+    alloc.args = {size};
+    top_->push_back(alloc);
+    return buf;
+  }
+
+  static ReduceOp scan_reduce(ScanOp op) {
+    return op == ScanOp::CumSum ? ReduceOp::Sum : op == ScanOp::CumProd ? ReduceOp::Prod
+         : op == ScanOp::CumMax ? ReduceOp::Max : ReduceOp::Min;
+  }
+  static BinaryOp scan_binary(ScanOp op) {
+    return op == ScanOp::CumSum ? BinaryOp::Add : op == ScanOp::CumProd ? BinaryOp::Mul
+         : op == ScanOp::CumMax ? BinaryOp::Maximum : BinaryOp::Minimum;
+  }
+
+  // A float running max or min keeps NaN on the side (see scan_step): its flag, or -1.
+  int nan_flag(ScanOp op, DType t) {
+    bool minmax = op == ScanOp::CumMax || op == ScanOp::CumMin;
+    return minmax && is_float(t) ? new_var(DType::Bool, "nan") : -1;
+  }
+
+  // One step of a running scan: `run` folds in x (statements go to `body`);
+  // returns the scan's value at this element. A float running max or min is
+  // select(run > x, run, x), one vmaxsd / vminsd on the loop-carried chain,
+  // and a sticky `nan` flag off it: the NaN-propagating Maximum there becomes
+  // a compare, an or and a branch per element. Same values as Maximum /
+  // Minimum (ties take x), but a NaN result is the canonical NaN.
+  //
+  // `nan` -1: the plain operator; -2: a float max / min known to see no NaN,
+  // the bare select.
+  const LExpr* scan_step(ScanOp op, DType t, int run, int nan, const LExpr* x, std::vector<LStmt>& body) {
+    if (nan == -1) {
+      body.push_back(assign(run, b_.binary(scan_binary(op), v(run), x)));
+      return v(run);
+    }
+    x = bind_local(body, x, "x");
+    BinaryOp keep = op == ScanOp::CumMax ? BinaryOp::Gt : BinaryOp::Lt;
+    body.push_back(assign(run, b_.select(b_.binary(keep, v(run), x), v(run), x)));
+    if (nan == -2) return v(run);
+    body.push_back(assign(nan, b_.binary(BinaryOp::BitOr, v(nan), b_.binary(BinaryOp::Ne, x, x))));
+    return b_.select(v(nan), b_.constant(t, NAN, 0), v(run));
+  }
+
+  // Element k of the source of scan `s` (a 2-D source is scanned flat).
+  const LExpr* scan_source(const Node* s, const LExpr* k) {
+    const Node* src = s->ops[0];
+    if (src->rank() == 1) return elem(src, bmap(src, {k}));
+    const LExpr* cols = scalar(src->shape[1]);
+    return elem(src, bmap(src, {b_.binary(BinaryOp::FloorDiv, k, cols), b_.binary(BinaryOp::Mod, k, cols)}));
+  }
+
+  void scan_map(const Node* n, int buf, const LExpr* len, const std::vector<const Node*>& scans) {
+    struct Fused {
+      const Node* node;
+      ScanOp op;
+      DType t;
+      int run;          // the running value
+      int nan;          // float max / min: NaN seen (scan_step), else -1
+      int tot = -1;     // parallel: per block, its total, then its carry-in
+      int scratch = -1;  // a strip of running values per block (-1: the output)
+    };
+    std::vector<Fused> fs;
+    bool parallel = true, out_free = true;
+    for (const Node* s : scans) {
+      fs.push_back(Fused{s, s->opcode<ScanOp>(), s->dtype(), new_var(s->dtype(), "run"),
+                         nan_flag(s->opcode<ScanOp>(), s->dtype())});
+      parallel &= fs.back().op == ScanOp::CumMax || fs.back().op == ScanOp::CumMin || !is_float(fs.back().t);
+    }
+    const LExpr* B = b_.i64(kScanBlock);
+    const LExpr* C = b_.i64(kScanStrip);
+    const LExpr *nb = nullptr, *par = nullptr, *blocks = b_.i64(1);
+    if (parallel) {
+      nb = bind(b_.binary(BinaryOp::FloorDiv, b_.binary(BinaryOp::Add, len, b_.i64(kScanBlock - 1)), B), "nb");
+      par = bind(b_.binary(BinaryOp::BitAnd, b_.binary(BinaryOp::Gt, b_.threads(), b_.i64(1)),
+                           b_.binary(BinaryOp::Ge, len, b_.i64(4 * kScanBlock))), "par");
+      blocks = bind(b_.select(par, nb, b_.i64(1)), "blocks");
+    }
+    for (auto& f : fs) {
+      if (parallel) f.tot = temp(f.t, blocks);
+      if (out_free && f.t == n->dtype()) out_free = false;
+      else f.scratch = temp(f.t, b_.binary(BinaryOp::Mul, blocks, C));
+    }
+
+    // Elements [lo, hi) of block `blk`, strip by strip, from the running values.
+    auto strips = [&](const LExpr* blk, const LExpr* lo, const LExpr* hi) {
+      int c = new_var(DType::I64, "c"), ce = new_var(DType::I64, "ce");
+      auto slot = [&](const Fused& f, const LExpr* at) -> std::pair<int, std::vector<const LExpr*>> {
+        if (f.scratch < 0) return {buf, {at}};
+        return {f.scratch, {b_.binary(BinaryOp::Add, b_.binary(BinaryOp::Mul, blk, C), b_.binary(BinaryOp::Sub, at, v(c)))}};
+      };
+      std::vector<LStmt> strip;
+      strip.push_back(assign(ce, b_.binary(BinaryOp::Minimum, b_.binary(BinaryOp::Add, v(c), C), hi)));
+      std::vector<LStmt>* saved = body_;
+      for (auto& f : fs) {
+        // The source strip: read in place when it is a plain load, else
+        // computed once, vectorized, into the scratch.
+        int kx = new_var(DType::I64, "k");
+        std::vector<LStmt> fill;
+        body_ = &fill;
+        const LExpr* x = scan_source(f.node, v(kx));
+        bool direct = x->kind == LExprKind::Load && fill.empty();
+        std::function<const LExpr*(const LExpr*)> source = [&](const LExpr* at) {
+          return scan_source(f.node, at);
+        };
+        if (!direct) {
+          auto [sb, si] = slot(f, v(kx));
+          fill.push_back(store(sb, si, x));
+          strip.push_back(loop(kx, v(c), v(ce), std::move(fill), true));
+          source = [&](const LExpr* at) {
+            auto [b2, i2] = slot(f, at);
+            return b_.load(b2, f.t, i2);
+          };
+        }
+        // The running values, serially, into the scratch.
+        auto serial = [&](int nan) {
+          int k = new_var(DType::I64, "k");
+          std::vector<LStmt> body;
+          body_ = &body;
+          const LExpr* value = scan_step(f.op, f.t, f.run, nan, source(v(k)), body);
+          auto [sb, si] = slot(f, v(k));
+          body.push_back(store(sb, si, value));
+          return loop(k, v(c), v(ce), std::move(body), false);
+        };
+        if (f.nan < 0) {
+          strip.push_back(serial(-1));
+          continue;
+        }
+        // Float max / min: the NaN-aware loop only for a strip with a NaN in
+        // it or after one; otherwise the bare vmaxsd chain.
+        body_ = &strip;
+        const LExpr* any_nan = reduce_loop(AccKind::Any, DType::Bool, b_.binary(BinaryOp::Sub, v(ce), v(c)),
+                                           [&](const LExpr* kk) {
+          const LExpr* e = source(b_.binary(BinaryOp::Add, v(c), kk));
+          return b_.binary(BinaryOp::Ne, e, e);
+        }, strip);
+        LStmt branch{LStmtKind::If};
+        branch.value = b_.binary(BinaryOp::BitOr, v(f.nan), any_nan);
+        branch.body.push_back(serial(f.nan));
+        branch.orelse.push_back(serial(-2));
+        strip.push_back(std::move(branch));
+      }
+      int kv = new_var(DType::I64, "k");
+      std::vector<LStmt> vec;
+      body_ = &vec;
+      for (auto& f : fs) {
+        auto [sb, si] = slot(f, v(kv));
+        fused_scan_[f.node] = b_.load(sb, f.t, si);
+      }
+      const LExpr* value = n->kind == ArrayOp::Copy ? elem(n->ops[0], bmap(n->ops[0], {v(kv)})) : compute(n, {v(kv)});
+      vec.push_back(store(buf, {v(kv)}, value));
+      for (auto& f : fs) fused_scan_.erase(f.node);
+      body_ = saved;
+      strip.push_back(loop(kv, v(c), v(ce), std::move(vec), true));
+      LStmt l = loop(c, lo, hi, std::move(strip), false);
+      l.step = C;
+      return l;
+    };
+
+    auto start_nan = [&](const Fused& f, std::vector<LStmt>& at) {
+      if (f.nan >= 0) at.push_back(assign(f.nan, b_.binary(BinaryOp::Ne, v(f.run), v(f.run))));
+    };
+    if (!parallel) {
+      for (auto& f : fs) {
+        top_->push_back(assign(f.run, identity(scan_reduce(f.op), f.t)));
+        start_nan(f, *top_);
+      }
+      top_->push_back(strips(b_.i64(0), b_.i64(0), len));
+      return;
+    }
+
+    // Pass 1, in parallel only: block totals, then their exclusive scan.
+    LStmt pass1{LStmtKind::If};
+    pass1.value = par;
+    int b = new_var(DType::I64, "b");
+    int lo = new_var(DType::I64, "lo"), cnt = new_var(DType::I64, "cnt");
+    std::vector<LStmt> totals;
+    totals.push_back(assign(lo, b_.binary(BinaryOp::Mul, v(b), B)));
+    totals.push_back(assign(cnt, b_.binary(BinaryOp::Minimum, b_.binary(BinaryOp::Sub, len, v(lo)), B)));
+    for (auto& f : fs) {
+      // The serial step: 1 cycle an element for a max, under the memory
+      // time; a ReduceLoop would vectorize it but compile 4x longer.
+      int k = new_var(DType::I64, "k");
+      totals.push_back(assign(f.run, identity(scan_reduce(f.op), f.t)));
+      if (f.nan >= 0) totals.push_back(assign(f.nan, b_.constant(DType::Bool, 0, 0)));
+      std::vector<LStmt> body;
+      std::vector<LStmt>* saved = body_;
+      body_ = &body;
+      const LExpr* total = scan_step(f.op, f.t, f.run, f.nan, scan_source(f.node, v(k)), body);
+      body_ = saved;
+      totals.push_back(loop(k, v(lo), b_.binary(BinaryOp::Add, v(lo), v(cnt)), std::move(body), false));
+      totals.push_back(store(f.tot, {v(b)}, total));
+    }
+    pass1.body.push_back(loop(b, b_.i64(0), nb, std::move(totals), false));
+    pass1.body.back().parallel = true;
+    int bc = new_var(DType::I64, "b");
+    std::vector<LStmt> carry;
+    for (auto& f : fs) {
+      int acc = new_var(f.t, "carry"), t = new_var(f.t, "total");
+      pass1.body.push_back(assign(acc, identity(scan_reduce(f.op), f.t)));
+      carry.push_back(assign(t, b_.load(f.tot, f.t, {v(bc)})));
+      carry.push_back(store(f.tot, {v(bc)}, v(acc)));
+      carry.push_back(assign(acc, b_.binary(scan_binary(f.op), v(acc), v(t))));
+    }
+    pass1.body.push_back(loop(bc, b_.i64(0), nb, std::move(carry), false));
+    for (auto& f : fs) pass1.orelse.push_back(store(f.tot, {b_.i64(0)}, identity(scan_reduce(f.op), f.t)));
+    top_->push_back(std::move(pass1));
+
+    // Pass 2: every block from its carry-in (one block of n when serial).
+    const LExpr* bsize = bind(b_.select(par, B, len), "bsize");
+    int b2 = new_var(DType::I64, "b");
+    int lo2 = new_var(DType::I64, "lo"), hi2 = new_var(DType::I64, "hi");
+    std::vector<LStmt> block;
+    block.push_back(assign(lo2, b_.binary(BinaryOp::Mul, v(b2), bsize)));
+    block.push_back(assign(hi2, b_.binary(BinaryOp::Minimum, len, b_.binary(BinaryOp::Add, v(lo2), bsize))));
+    for (auto& f : fs) {
+      block.push_back(assign(f.run, b_.load(f.tot, f.t, {v(b2)})));
+      start_nan(f, block);
+    }
+    block.push_back(strips(v(b2), v(lo2), v(hi2)));
+    top_->push_back(loop(b2, b_.i64(0), blocks, std::move(block), false));
+    top_->back().parallel = true;
   }
 
   void group(const Node* n, int buf) {
@@ -559,6 +810,7 @@ class Lowering {
   std::map<const Node*, int> buf_of_;
   std::map<const Node*, const LExpr*> scalar_memo_;
   std::map<std::pair<const Node*, int>, const LExpr*> index_memo_;
+  std::map<const Node*, const LExpr*> fused_scan_;  // inside scan_map's vector loop: where each scan's values are
 };
 
 }  // namespace

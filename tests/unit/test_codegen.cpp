@@ -167,6 +167,68 @@ TEST_CASE("parallel elementwise and row loops match one thread") {
   }
 }
 
+TEST_CASE("scans fused into their consumer give the serial answer, bit for bit, at 1, 2 and 3 threads") {
+  // Long enough for the two-pass parallel form (n >= 4 blocks of 16384),
+  // with NaNs, and an odd tail; X is scanned flat.
+  const size_t n = 300007;
+  auto e = randoms(n, 21), f = randoms(n, 22);
+  for (double& x : e) x = 100 * std::exp(x - 0.5);
+  e[100000] = NAN;
+  std::vector<int32_t> k(n);
+  for (size_t i = 0; i < n; ++i) k[i] = int32_t((i * 7919) % 2001) - 1000;
+  auto nan_max = [](double run, double x) { return (std::isnan(run) || run > x) && !std::isnan(x) ? run : x; };
+  auto nan_min = [](double run, double x) { return (std::isnan(run) || run < x) && !std::isnan(x) ? run : x; };
+  // What each expression must give, computed in order.
+  std::vector<std::pair<const char*, std::vector<double>>> want;
+  {
+    std::vector<double> dd(n), mm(n), mf(n), fs(n), ks(n);
+    double hi = -INFINITY, lo = INFINITY, hf = -INFINITY, sf = 0;
+    int64_t sk = 0;
+    for (size_t i = 0; i < n; ++i) {
+      hi = nan_max(hi, e[i]);
+      lo = nan_min(lo, e[i]);
+      hf = nan_max(hf, f[i]);
+      sf = i ? sf + f[i] : f[i];
+      sk += k[i];
+      dd[i] = (hi - e[i]) / hi;
+      mm[i] = lo * 2 + hi;
+      mf[i] = hf * 0.5;
+      fs[i] = sf - f[i];
+      ks[i] = double(sk) / 2;
+    }
+    want = {{"(cummax(e) - e) / cummax(e)", dd}, {"cummin(e) * 2 + cummax(e)", mm},
+            {"cummax(X) * 0.5", mf}, {"cumsum(f) - f", fs}, {"cumsum(k) / 2", ks}};
+  }
+  Args args{{"e", e}, {"f", f}, {"k", k}, {"X", Array::view(f.data(), DType::F64, {int64_t(n / 7), 7})}};
+  for (int threads : {1, 2, 3}) {
+    Options o;
+    o.threads = threads;
+    o.disk_cache = false;
+    Jit jit(o);
+    for (auto& [expr, expected] : want) {
+      CAPTURE(expr);
+      CAPTURE(threads);
+      std::vector<double> got = jit.eval(expr, args).array().to_vector<double>();
+      // X holds the first n / 7 * 7 elements of f.
+      size_t len = std::string(expr).find('X') != std::string::npos ? n / 7 * 7 : n;
+      REQUIRE(got.size() == len);
+      size_t bad = 0;
+      for (size_t i = 0; i < len; ++i) bad += !(same_bits(got[i], expected[i]) || (std::isnan(got[i]) && std::isnan(expected[i])));
+      CHECK(bad == 0);
+    }
+  }
+  // Integer running sums wrap as NumPy's do; here they must just agree.
+  Options o;
+  o.threads = 2;
+  Jit two(o);
+  std::vector<int64_t> big(n, INT64_MAX / 3);
+  std::vector<int64_t> r = two.eval("cumsum(b) + 1", {{"b", big}}).array().to_vector<int64_t>();
+  uint64_t acc = 0;
+  size_t bad = 0;
+  for (size_t i = 0; i < n; ++i) bad += r[i] != int64_t((acc += uint64_t(INT64_MAX / 3)) + 1);
+  CHECK(bad == 0);
+}
+
 TEST_CASE("an error inside a parallel region reaches the caller, the first one wins, and the Jit goes on") {
   Options o;
   o.threads = 2;

@@ -8,6 +8,7 @@
 #include "frontend/parser.h"
 #include "frontend/sema.h"
 #include "ir/interpreter.h"
+#include "ir/loop_interpreter.h"
 #include "ir/passes/fuse.h"
 #include "ir/passes/lower_to_loops.h"
 
@@ -94,10 +95,61 @@ TEST_CASE("fusion: K10 is one row loop around one reduction") {
   CHECK(print_kernel(k).find("reduce") != std::string::npos);
 }
 
-TEST_CASE("a scan consumed elementwise is materialised, its consumer fused") {
+TEST_CASE("a scan consumed elementwise runs inside its consumer's loop: no scan array") {
   auto b = build("(cummax(e) - e) / cummax(e)", {"e"});
   FusionPlan plan = fuse({b->root});
-  CHECK(plan.materialised.size() == 2);  // the scan and the result
+  CHECK(plan.materialised.size() == 1);  // the result only
+  REQUIRE(plan.scans_of.count(b->root) == 1);
+  CHECK(plan.scans_of.at(b->root).size() == 1);
+  Kernel k = lower_to_loops(plan, b->sigs, "k");
+  // The running values go through the output; the one temp holds a value per block.
+  CHECK(count(k.body, LStmtKind::AllocTemp) == 1);
+  CHECK(print_kernel(k).find("threads()") != std::string::npos);
+  // A float cumsum adds in order, as NumPy does: no parallel form, no temp.
+  auto c = build("cumsum(e) * 2", {"e"});
+  Kernel kc = lower_to_loops(fuse({c->root}), c->sigs, "k");
+  CHECK(count(kc.body, LStmtKind::AllocTemp) == 0);
+  CHECK(print_kernel(kc).find("threads()") == std::string::npos);
+}
+
+TEST_CASE("a scan is materialised when a use needs other elements, another loop, or it is the result") {
+  for (std::string expr : {"cummax(e)", "cummax(e)[1:] - e[:-1]", "sum(cummax(e))", "cumsum(cummax(e))",
+                           "cummax(e)[3] + e", "cummax(X, axis=1) + 1", "where(e > 0, sum(cummax(e)), e) - cummax(e)"}) {
+    CAPTURE(expr);
+    auto b = build(expr, {"e", "X"});
+    FusionPlan plan = fuse({b->root});
+    CHECK(plan.scans_of.empty());
+  }
+  // A scan of a scan: the inner one is an array, the outer runs in the consumer.
+  auto s = build("cumsum(cummax(e)) + 1", {"e"});
+  FusionPlan ps = fuse({s->root});
+  CHECK(ps.materialised.size() == 2);
+  CHECK(ps.scans_of.count(s->root) == 1);
+  // Two scans in one consumer both run in its loop.
+  auto b = build("cummax(e) - cummin(e)", {"e"});
+  FusionPlan plan = fuse({b->root});
+  REQUIRE(plan.scans_of.count(b->root) == 1);
+  CHECK(plan.scans_of.at(b->root).size() == 2);
+}
+
+TEST_CASE("the loop interpreter takes the parallel scan path with threads > 1 and gives the serial answer") {
+  auto b = build("(cummax(e) - e) / cummin(e) + cummax(e)", {"e"});
+  const int64_t n = 70001;
+  Array e = Array::zeros(DType::F64, {n});
+  double* p = static_cast<double*>(e.raw_data());
+  for (int64_t i = 0; i < n; ++i) p[i] = std::sin(double(i) * 0.37) * (1 + double(i % 1000));
+  p[40000] = NAN;
+  std::vector<Value> in = {Value(e)};
+  Kernel k = lower_to_loops(fuse({b->root}), b->sigs, "k");
+  Array want = interpret({b->root}, in).at(0).array();
+  for (int threads : {1, 2}) {
+    Array got = interpret_kernel(k, in, threads).at(0).array();
+    auto g = got.to_vector<double>(), w = want.to_vector<double>();
+    REQUIRE(g.size() == w.size());
+    int64_t bad = 0;
+    for (size_t i = 0; i < g.size(); ++i) bad += !(g[i] == w[i] || (std::isnan(g[i]) && std::isnan(w[i])));
+    CHECK(bad == 0);
+  }
 }
 
 TEST_CASE("interpreter edge semantics") {
