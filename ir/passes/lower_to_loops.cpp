@@ -736,6 +736,15 @@ class Lowering {
     top_->back().parallel = true;
   }
 
+  // Group reductions. Elements are cut into blocks of B = max(kGroupBlock,
+  // 16 * ngroups) (so the tables below hold at most n / 16 entries); with two
+  // blocks or more each block scatters into a table of its own, in parallel,
+  // and the tables are merged group by group in block order. The blocks
+  // depend on n and ngroups only, so the bits do not depend on the thread
+  // count; one block is the plain serial scatter. Keys are checked before
+  // their write; the first bad key in element order is the one reported.
+  static constexpr int64_t kGroupBlock = 16384;
+
   void group(const Node* n, int buf) {
     auto op = n->opcode<GroupOp>();
     const Node* keys = n->ops[0];
@@ -744,41 +753,72 @@ class Lowering {
     const LExpr* len = scalar(n->ops[3]);
     DType t = n->dtype();
     bool counts = op == GroupOp::Mean || ((op == GroupOp::Min || op == GroupOp::Max) && is_float(t));
-    int cnt = -1;
-    if (counts) {
-      cnt = new_buffer(BufferKind::Temp, DType::I64, 1);
-      LStmt alloc{LStmtKind::AllocTemp};
-      alloc.buf = cnt;
-      alloc.args = {ng};
-      top_->push_back(alloc);
-    }
+    int cnt = counts ? temp(DType::I64, ng) : -1;
     const LExpr* init = op == GroupOp::Min ? identity(ReduceOp::Min, t)
                       : op == GroupOp::Max ? identity(ReduceOp::Max, t) : b_.constant(t, 0, 0);
-    nest({ng}, [&](std::vector<LStmt>& body, const std::vector<const LExpr*>& g) {
-      body.push_back(store(buf, g, init));
-      if (counts) body.push_back(store(cnt, g, b_.i64(0)));
-    });
-    // Scatter pass: serial, keys checked before any write.
-    int k = new_var(DType::I64, "k");
-    std::vector<LStmt> body;
-    std::vector<LStmt>* saved = body_;
-    body_ = &body;
-    const LExpr* key = elem(keys, bmap(keys, {v(k)}));
-    key = bind_local(body, key, "key");
-    const LExpr* ok = b_.binary(BinaryOp::BitAnd, b_.binary(BinaryOp::Ge, key, b_.i64(0)), b_.binary(BinaryOp::Lt, key, ng));
-    body.push_back(check(ok, CheckKind::Key, "", {key, v(k), ng}));
-    const LExpr* old = b_.load(buf, t, {key});
-    const LExpr* updated;
-    switch (op) {
-      case GroupOp::Count: updated = b_.binary(BinaryOp::Add, old, b_.i64(1)); break;
-      case GroupOp::Min: updated = b_.binary(BinaryOp::Minimum, old, elem(vals, bmap(vals, {v(k)}))); break;
-      case GroupOp::Max: updated = b_.binary(BinaryOp::Maximum, old, elem(vals, bmap(vals, {v(k)}))); break;
-      default: updated = b_.binary(BinaryOp::Add, old, elem(vals, bmap(vals, {v(k)}))); break;
+    BinaryOp combine = op == GroupOp::Min ? BinaryOp::Minimum : op == GroupOp::Max ? BinaryOp::Maximum : BinaryOp::Add;
+
+    // Tables (table, ctable) at offset `base`: set to the identity, then
+    // elements [lo, hi) scattered into them.
+    auto scatter = [&](std::vector<LStmt>& out, int table, int ctable, const LExpr* base, const LExpr* lo,
+                       const LExpr* hi) {
+      int g = new_var(DType::I64, "g");
+      std::vector<LStmt> reset;
+      reset.push_back(store(table, {b_.binary(BinaryOp::Add, base, v(g))}, init));
+      if (counts) reset.push_back(store(ctable, {b_.binary(BinaryOp::Add, base, v(g))}, b_.i64(0)));
+      out.push_back(loop(g, b_.i64(0), ng, std::move(reset), true));
+      int k = new_var(DType::I64, "k");
+      std::vector<LStmt> body;
+      std::vector<LStmt>* saved = body_;
+      body_ = &body;
+      const LExpr* key = bind_local(body, elem(keys, bmap(keys, {v(k)})), "key");
+      const LExpr* ok = b_.binary(BinaryOp::BitAnd, b_.binary(BinaryOp::Ge, key, b_.i64(0)), b_.binary(BinaryOp::Lt, key, ng));
+      body.push_back(check(ok, CheckKind::Key, "", {key, v(k), ng}));
+      const LExpr* at = b_.binary(BinaryOp::Add, base, key);
+      const LExpr* value = op == GroupOp::Count ? b_.i64(1) : elem(vals, bmap(vals, {v(k)}));
+      body_ = saved;
+      body.push_back(store(table, {at}, b_.binary(combine, b_.load(table, t, {at}), value)));
+      if (counts)
+        body.push_back(store(ctable, {at}, b_.binary(BinaryOp::Add, b_.load(ctable, DType::I64, {at}), b_.i64(1))));
+      out.push_back(loop(k, lo, hi, std::move(body), false));
+    };
+
+    const LExpr* B = bind(b_.binary(BinaryOp::Maximum, b_.i64(kGroupBlock), b_.binary(BinaryOp::Mul, ng, b_.i64(16))), "gb");
+    const LExpr* nb = bind(b_.binary(BinaryOp::FloorDiv, b_.binary(BinaryOp::Add, len, b_.binary(BinaryOp::Sub, B, b_.i64(1))), B), "nb");
+    const LExpr* split = bind(b_.binary(BinaryOp::Gt, nb, b_.i64(1)), "split");
+    const LExpr* entries = b_.select(split, b_.binary(BinaryOp::Mul, nb, ng), b_.i64(1));
+    int part = temp(t, entries);
+    int cpart = counts ? temp(DType::I64, entries) : -1;
+    LStmt branch{LStmtKind::If};
+    branch.value = split;
+    {
+      int blk = new_var(DType::I64, "b");
+      int lo = new_var(DType::I64, "lo");
+      std::vector<LStmt> body;
+      body.push_back(assign(lo, b_.binary(BinaryOp::Mul, v(blk), B)));
+      scatter(body, part, cpart, b_.binary(BinaryOp::Mul, v(blk), ng), v(lo),
+              b_.binary(BinaryOp::Minimum, len, b_.binary(BinaryOp::Add, v(lo), B)));
+      branch.body.push_back(loop(blk, b_.i64(0), nb, std::move(body), false));
+      branch.body.back().parallel = true;
+      // Merge, group by group, in block order.
+      int g = new_var(DType::I64, "g"), acc = new_var(t, "acc"), c = new_var(DType::I64, "cnt");
+      int b2 = new_var(DType::I64, "b");
+      std::vector<LStmt> merge, fold;
+      const LExpr* at = b_.binary(BinaryOp::Add, b_.binary(BinaryOp::Mul, v(b2), ng), v(g));
+      merge.push_back(assign(acc, b_.load(part, t, {v(g)})));
+      fold.push_back(assign(acc, b_.binary(combine, v(acc), b_.load(part, t, {at}))));
+      if (counts) {
+        merge.push_back(assign(c, b_.load(cpart, DType::I64, {v(g)})));
+        fold.push_back(assign(c, b_.binary(BinaryOp::Add, v(c), b_.load(cpart, DType::I64, {at}))));
+      }
+      merge.push_back(loop(b2, b_.i64(1), nb, std::move(fold), false));
+      merge.push_back(store(buf, {v(g)}, v(acc)));
+      if (counts) merge.push_back(store(cnt, {v(g)}, v(c)));
+      branch.body.push_back(loop(g, b_.i64(0), ng, std::move(merge), false));
+      branch.body.back().parallel = true;
     }
-    body_ = saved;
-    body.push_back(store(buf, {key}, updated));
-    if (counts) body.push_back(store(cnt, {key}, b_.binary(BinaryOp::Add, b_.load(cnt, DType::I64, {key}), b_.i64(1))));
-    top_->push_back(loop(k, b_.i64(0), len, std::move(body), false));
+    scatter(branch.orelse, buf, cnt, b_.i64(0), b_.i64(0), len);
+    top_->push_back(std::move(branch));
     if (!counts) return;
     // Finish: means divide by counts; empty float min/max groups are NaN.
     nest({ng}, [&](std::vector<LStmt>& fin, const std::vector<const LExpr*>& g) {

@@ -229,6 +229,58 @@ TEST_CASE("scans fused into their consumer give the serial answer, bit for bit, 
   CHECK(bad == 0);
 }
 
+TEST_CASE("group reductions run in blocks: same bits at 1, 2 and 3 threads, the first bad key is reported") {
+  const size_t n = 300007;  // 19 blocks of 16384
+  auto v = randoms(n, 31);
+  std::vector<int32_t> k(n);
+  for (size_t i = 0; i < n; ++i) k[i] = int32_t((i * 2654435761u) % 61);
+  v[5000] = NAN;  // group k[5000]'s max and min are NaN
+  std::vector<double> want_sum(64, 0.0), want_max(64, -INFINITY);
+  std::vector<int64_t> want_count(64, 0), want_isum(64, 0);
+  for (size_t i = 0; i < n; ++i) {
+    if (!std::isnan(v[i])) want_sum[size_t(k[i])] += v[i];
+    want_count[size_t(k[i])]++;
+    want_isum[size_t(k[i])] += int64_t(i % 1000);
+  }
+  std::vector<int64_t> ik(n);
+  for (size_t i = 0; i < n; ++i) ik[i] = int64_t(i % 1000);
+  const char* exprs[] = {"group_sum(k, where(v == v, v, 0.0), 64)", "group_mean(k, v * 2, 64)", "group_max(k, v, 64)",
+                         "group_min(k, f32(v), 64)"};
+  std::vector<std::vector<double>> first;
+  for (int threads : {1, 2, 3}) {
+    Options o;
+    o.threads = threads;
+    o.disk_cache = false;
+    Jit jit(o);
+    Args args{{"k", k}, {"v", v}, {"ik", ik}};
+    for (size_t e = 0; e < std::size(exprs); ++e) {
+      CAPTURE(exprs[e]);
+      Value r = jit.eval(exprs[e], args);
+      std::vector<double> got = r.dtype() == DType::F32 ? [&] {
+        auto f = r.array().to_vector<float>();
+        return std::vector<double>(f.begin(), f.end());
+      }() : r.array().to_vector<double>();
+      if (threads == 1) first.push_back(got);
+      for (size_t g = 0; g < got.size(); ++g)
+        CHECK((same_bits(got[g], first[e][g]) || (std::isnan(got[g]) && std::isnan(first[e][g]))));
+    }
+    std::vector<double> sum = jit.eval(exprs[0], args).array().to_vector<double>();
+    for (size_t g = 0; g < 61; ++g) CHECK(sum[g] == doctest::Approx(want_sum[g]).epsilon(1e-12));
+    CHECK(sum[63] == 0.0);
+    CHECK(jit.eval("group_count(k, v, 64)", args).array().to_vector<int64_t>() == want_count);
+    CHECK(jit.eval("group_sum(k, ik, 64)", args).array().to_vector<int64_t>() == want_isum);
+    auto mx = jit.eval("group_max(k, v, 64)", args).array().to_vector<double>();
+    CHECK(std::isnan(mx[size_t(k[5000])]));
+    CHECK(std::isnan(mx[62]));  // an empty group
+    // Bad keys in two blocks: the first in element order is reported.
+    std::vector<int32_t> bad = k;
+    bad[200000] = 64;
+    bad[70000] = -1;
+    CHECK_THROWS_WITH_AS(jit.eval("group_sum(k, v, 64)", {{"k", bad}, {"v", v}}),
+                         doctest::Contains("group key -1 at position 70000"), Error);
+  }
+}
+
 TEST_CASE("an error inside a parallel region reaches the caller, the first one wins, and the Jit goes on") {
   Options o;
   o.threads = 2;

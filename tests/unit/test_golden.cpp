@@ -275,18 +275,20 @@ TEST_CASE("K3 drawdown: the scan and the elementwise step are one loop each") {
   CHECK(count(loops, "alloc_temp") == 0);
 }
 
-TEST_CASE("K4 the filtered group sum is one loop over the data with no temporary") {
+TEST_CASE("K4 the filtered group sum is one pass over the data, in parallel blocks with a table each") {
   std::string fused = emit_golden("fused", "k4");
   CHECK(count(fused, "loop over") == 1);
   std::string loops = emit_golden("loops", "k4");
   CHECK(kernels_in(loops) == 1);
-  // The 64 group sums are zeroed first; then one pass over the data.
-  CHECK(loops_at_depth(loops, 1, "for") == 2);
-  CHECK(loops_at_depth(loops, 1, "reduce") == 0);
-  CHECK(count(loops, " in [0, 64)") == 1);
-  CHECK(loops_at_depth(loops, 2) == 0);
-  CHECK(count(loops, "alloc_temp") == 0);
+  // Blocks of 16384 elements scatter in parallel into tables of their own
+  // (one temp of 64 entries a block), merged group by group in block order;
+  // a single block is the serial scatter into the result.
+  CHECK(count(loops, "alloc_temp") == 1);
   CHECK(count(loops, "alloc_result(64)") == 1);
+  CHECK(count(loops, ") parallel:") == 2);
+  CHECK(count(loops, "for k") == 2);  // the data loop: a block's, and the serial one
+  CHECK(count(loops, "select((p[") == 2);  // where() fused into both
+  CHECK(loops_at_depth(loops, 1, "reduce") == 0);
 }
 
 TEST_CASE("K5 the transcendental expression is one loop with no temporary") {
