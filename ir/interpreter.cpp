@@ -246,9 +246,12 @@ class Interpreter {
   Scalar reduce_1d(ReduceOp op, DType t, int64_t n, Get get, double ddof) {
     const bool fl = is_float(t);
     auto sum = [&](auto g) {
-      if (fl)
-        return Scalar{ordered_reduce(n, -0.0, [&](int64_t k) { return g(k).f; },
-                                     [&](double a, double b) { return round_float(t, a + b); }), 0};
+      if (fl) {  // f32 sums accumulate in f64 and round once (ir/reduce_order.h)
+        const DType w = sum_accumulator(t);
+        double s = ordered_reduce(n, -0.0, [&](int64_t k) { return g(k).f; },
+                                  [w](double a, double b) { return round_float(w, a + b); });
+        return Scalar{round_float(t, s), 0};
+      }
       return Scalar{0, ordered_reduce(n, int64_t(0), [&](int64_t k) { return g(k).i; },
                                       [](int64_t a, int64_t b) { return int64_t(uint64_t(a) + uint64_t(b)); })};
     };
