@@ -388,6 +388,8 @@ class Interpreter {
     out.shape = {ng};
     out.data.assign(size_t(ng), Scalar{});
     std::vector<int64_t> count(size_t(ng), 0);
+    // f32 sums and means accumulate in f64, rounded once (ir/reduce_order.h).
+    const DType at = sum_accumulator(t);
     for (int64_t k = 0; k < len; ++k) {
       int64_t key = keys.data[size_t(keys.shape[0] == 1 ? 0 : k)].i;
       if (key < 0 || key >= ng) fail_key(key, k, ng);
@@ -397,7 +399,7 @@ class Interpreter {
       switch (op) {
         case GroupOp::Count: break;
         case GroupOp::Sum:
-        case GroupOp::Mean: acc = eval_binary(BinaryOp::Add, t, acc, v); break;
+        case GroupOp::Mean: acc = eval_binary(BinaryOp::Add, at, acc, v); break;
         case GroupOp::Min: acc = c == 0 ? v : eval_binary(BinaryOp::Minimum, vt, acc, v); break;
         case GroupOp::Max: acc = c == 0 ? v : eval_binary(BinaryOp::Maximum, vt, acc, v); break;
       }
@@ -407,6 +409,7 @@ class Interpreter {
       Scalar& acc = out.data[size_t(g)];
       int64_t c = count[size_t(g)];
       if (op == GroupOp::Count) acc.i = c;
+      if ((op == GroupOp::Sum || op == GroupOp::Mean) && is_float(t)) acc.f = round_float(t, acc.f);
       if (op == GroupOp::Mean) acc.f = round_float(t, acc.f / round_float(t, double(c)));
       if ((op == GroupOp::Min || op == GroupOp::Max) && c == 0) {
         if (is_float(vt)) acc.f = NAN;

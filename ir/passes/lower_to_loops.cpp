@@ -8,6 +8,7 @@
 #include <map>
 
 #include "frontend/diagnostics.h"
+#include "ir/reduce_order.h"
 #include "ir/scalar_ops.h"
 
 namespace numjit {
@@ -501,10 +502,22 @@ class Lowering {
       alloc.args = {ng};
       top_->push_back(alloc);
     }
+    // f32 sums and means accumulate in an f64 table (ir/reduce_order.h),
+    // rounded to f32 once per group when the table is copied out.
+    const DType at = op == GroupOp::Sum || op == GroupOp::Mean ? sum_accumulator(t) : t;
+    const bool wide = at != t;
+    int table = buf;
+    if (wide) {
+      table = new_buffer(BufferKind::Temp, at, 1);
+      LStmt alloc{LStmtKind::AllocTemp};
+      alloc.buf = table;
+      alloc.args = {ng};
+      top_->push_back(alloc);
+    }
     const LExpr* init = op == GroupOp::Min ? identity(ReduceOp::Min, t)
-                      : op == GroupOp::Max ? identity(ReduceOp::Max, t) : b_.constant(t, 0, 0);
+                      : op == GroupOp::Max ? identity(ReduceOp::Max, t) : b_.constant(at, 0, 0);
     nest({ng}, [&](std::vector<LStmt>& body, const std::vector<const LExpr*>& g) {
-      body.push_back(store(buf, g, init));
+      body.push_back(store(table, g, init));
       if (counts) body.push_back(store(cnt, g, b_.i64(0)));
     });
     // Scatter pass: serial, keys checked before any write.
@@ -516,23 +529,28 @@ class Lowering {
     key = bind_local(body, key, "key");
     const LExpr* ok = b_.binary(BinaryOp::BitAnd, b_.binary(BinaryOp::Ge, key, b_.i64(0)), b_.binary(BinaryOp::Lt, key, ng));
     body.push_back(check(ok, CheckKind::Key, "", {key, v(k), ng}));
-    const LExpr* old = b_.load(buf, t, {key});
+    const LExpr* old = b_.load(table, at, {key});
     const LExpr* updated;
     switch (op) {
       case GroupOp::Count: updated = b_.binary(BinaryOp::Add, old, b_.i64(1)); break;
       case GroupOp::Min: updated = b_.binary(BinaryOp::Minimum, old, elem(vals, bmap(vals, {v(k)}))); break;
       case GroupOp::Max: updated = b_.binary(BinaryOp::Maximum, old, elem(vals, bmap(vals, {v(k)}))); break;
-      default: updated = b_.binary(BinaryOp::Add, old, elem(vals, bmap(vals, {v(k)}))); break;
+      default:
+        updated = wide ? b_.binary(BinaryOp::Add, old, b_.cast(elem(vals, bmap(vals, {v(k)})), at))
+                       : b_.binary(BinaryOp::Add, old, elem(vals, bmap(vals, {v(k)})));
+        break;
     }
     body_ = saved;
-    body.push_back(store(buf, {key}, updated));
+    body.push_back(store(table, {key}, updated));
     if (counts) body.push_back(store(cnt, {key}, b_.binary(BinaryOp::Add, b_.load(cnt, DType::I64, {key}), b_.i64(1))));
     top_->push_back(loop(k, b_.i64(0), len, std::move(body), false));
-    if (!counts) return;
-    // Finish: means divide by counts; empty float min/max groups are NaN.
+    if (!counts && !wide) return;
+    // Finish: f64 tables round to f32, means divide by counts; empty float
+    // min/max groups are NaN.
     nest({ng}, [&](std::vector<LStmt>& fin, const std::vector<const LExpr*>& g) {
+      const LExpr* val = wide ? b_.cast(b_.load(table, at, g), t) : b_.load(buf, t, g);
+      if (!counts) return fin.push_back(store(buf, g, val));
       const LExpr* c = b_.load(cnt, DType::I64, g);
-      const LExpr* val = b_.load(buf, t, g);
       if (op == GroupOp::Mean)
         fin.push_back(store(buf, g, b_.binary(BinaryOp::Div, val, b_.cast(c, t))));
       else

@@ -199,10 +199,47 @@ TEST_CASE("f32 sum, mean, var, std and dot give the same bits at 1, 2 and 3 thre
   }
 }
 
+TEST_CASE("group_sum and group_mean of f32 accumulate in f64 per group") {
+  // Few groups, many rows each: a left-to-right f32 table would be off by
+  // thousands of ulps (0.1f added 2.5e6 times in f32 gives 243899.78).
+  std::mt19937_64 g(11);
+  std::uniform_real_distribution<double> u(0, 1);
+  const int64_t n = 10'000'000, ng = 4;
+  std::vector<int64_t> keys(static_cast<size_t>(n));
+  std::vector<float> x(static_cast<size_t>(n));
+  for (int64_t k = 0; k < n; ++k) keys[size_t(k)] = k % ng, x[size_t(k)] = k % 2 ? 0.1f : float(u(g) * 1e3);
+  std::vector<std::vector<float>> parts(static_cast<size_t>(ng));
+  for (int64_t k = 0; k < n; ++k) parts[size_t(keys[size_t(k)])].push_back(x[size_t(k)]);
+  Jit jit;
+  Args args{{"k", keys}, {"x", x}};
+  Value sums = jit.eval("group_sum(k, x, 4)", args), means = jit.eval("group_mean(k, x, 4)", args);
+  REQUIRE(sums.dtype() == DType::F32);
+  REQUIRE(means.dtype() == DType::F32);
+  for (int64_t j = 0; j < ng; ++j) {
+    CAPTURE(j);
+    long double exact = exact_sum(parts[size_t(j)]);
+    float got = sums.array().at<float>(j);
+    double ulp = std::ldexp(1.0, std::ilogb(double(std::fabs(exact))) - 23);
+    CHECK(error(got, exact) <= 0.5 * ulp + std::ldexp(abs_sum(parts[size_t(j)]), -45));
+    CHECK(same_bits(means.array().at<float>(j), got / float(parts[size_t(j)].size())));
+  }
+  // Both interpreters agree bit for bit (the loop IR's table is the same f64).
+  std::vector<int64_t> ks(keys.begin(), keys.begin() + 100'003);
+  std::vector<float> xs(x.begin(), x.begin() + 100'003);
+  for (const char* e : {"group_sum(k, x, 5)", "group_mean(k, x * 3 - 1, 5)"}) {
+    CAPTURE(e);
+    auto a = jit.eval(e, {{"k", ks}, {"x", xs}}).array().to_vector<float>();
+    auto b = reference_eval(e, {{"k", ks}, {"x", xs}}).array().to_vector<float>();
+    REQUIRE(a.size() == b.size());
+    for (size_t i = 0; i < a.size(); ++i) CHECK(same_bits(a[i], b[i]));
+  }
+}
+
 TEST_CASE("f32 sums of every reduction path match the loop-IR interpreter at 1, 2 and 3 threads") {
   // Vector lanes (sum, mean, var, dot, a strided view), one lane at a time
   // (the flattened rank-2 sum indexes with // and %), short rows, axis
-  // reductions, prange += partials and short sums below 32 elements.
+  // reductions, prange += partials, short sums below 32 elements and
+  // group sums and means.
   const char* script = R"(
 n = 300007
 x = (randn(n, seed=3) * 10.0 ** (8 * random(n, seed=4) - 4)).astype(f32)
@@ -215,6 +252,7 @@ def s(v):
 print(sum(x), mean(x), var(x), std(x), dot(x, x), sum(x[::3]), sum(M), s(x))
 print(sum(M, axis=1)[:3], mean(M, axis=0)[:3], var(M[:, :7], axis=1)[:3], sum(x[:5]), sum(x[:31]), sum(x[:77]))
 print(sum(full(10000000, 0.1).astype(f32)), sum(zeros(0).astype(f32)))
+print(group_sum(arange(n) % 7, x, 8), group_mean(arange(n) % 3, x * x, 3))
 )";
   std::string outs[3];
   for (int t = 1; t <= 3; ++t) {
