@@ -10,7 +10,9 @@
 // codegen/jit.cpp). Float reductions are emitted explicitly as 32-lane
 // vectors in the order of ir/reduce_order.h, so their bits never depend on
 // the host's vector width or on LLVM's choices; when the element expression
-// cannot be vectorized the same order is followed one lane at a time.
+// cannot be vectorized the same order is followed one lane at a time. f32
+// sums widen each element and run in f64 lanes and partials, rounding to
+// f32 once at the end (lanes_of / widen / narrow).
 #include "codegen/llvm_codegen.h"
 
 #include <llvm/IR/IRBuilder.h>
@@ -972,6 +974,27 @@ class Emitter {
     return v;
   }
 
+  // What the lanes, tree and partials of `a` hold: an f32 sum accumulates
+  // in f64 (ir/reduce_order.h); everything else in its own dtype.
+  static Accumulator lanes_of(const Accumulator& a) {
+    Accumulator w = a;
+    if (a.kind == AccKind::Sum) w.dtype = sum_accumulator(a.dtype);
+    return w;
+  }
+
+  // A value (scalar or vector) of `a` entering its lanes: f32 -> f64 is exact.
+  LValue* widen(const Accumulator& a, LValue* v) {
+    DType w = lanes_of(a).dtype;
+    if (w == a.dtype) return v;
+    auto* vt = llvm::dyn_cast<llvm::FixedVectorType>(v->getType());
+    return B.CreateFPExt(v, vec_type(w, vt ? unsigned(vt->getNumElements()) : 1));
+  }
+
+  // The combined lanes of `a` as its result: the one rounding to f32.
+  LValue* narrow(const Accumulator& a, LValue* r) {
+    return lanes_of(a).dtype == a.dtype ? r : B.CreateFPTrunc(r, reg_type(a.dtype));
+  }
+
   int32_t combine_code(AccKind k) {
     return k == AccKind::Sum ? 0 : k == AccKind::Prod ? 1 : k == AccKind::Min ? 2 : 3;
   }
@@ -1036,7 +1059,7 @@ class Emitter {
 
   // Partials of the blocks: a scratch array when there are several.
   LValue* partials(const Accumulator& a, LValue* nblocks, LValue* single) {
-    LValue* bytes = B.CreateMul(nblocks, B.getInt64(uint64_t(dtype_size(a.dtype))));
+    LValue* bytes = B.CreateMul(nblocks, B.getInt64(uint64_t(dtype_size(lanes_of(a).dtype))));
     LValue* one = B.CreateICmpSLE(nblocks, B.getInt64(1));
     BasicBlock* heap = BasicBlock::Create(C, "partials.heap", F);
     BasicBlock* done = BasicBlock::Create(C, "partials", F);
@@ -1061,10 +1084,10 @@ class Emitter {
     B.CreateCondBr(B.CreateICmpSGT(nblocks, B.getInt64(1)), many, done);
     B.SetInsertPoint(many);
     B.CreateCall(helper("nj_combine_partials", B.getVoidTy(), {B.getPtrTy(), B.getInt64Ty(), B.getInt32Ty(), B.getInt32Ty()}),
-                 {buf, nblocks, B.getInt32(int32_t(a.dtype)), B.getInt32(combine_code(a.kind))});
+                 {buf, nblocks, B.getInt32(int32_t(lanes_of(a).dtype)), B.getInt32(combine_code(a.kind))});
     B.CreateBr(done);
     B.SetInsertPoint(done);
-    assign(a.result_var, B.CreateLoad(reg_type(a.dtype), buf));
+    assign(a.result_var, narrow(a, B.CreateLoad(reg_type(lanes_of(a).dtype), buf)));
   }
 
   LValue* entry_alloca(LType* t, const char* name) {
@@ -1074,7 +1097,8 @@ class Emitter {
 
   // The same order one element at a time: lane k % 32 of block k / 4096.
   void lane_reduce(const LStmt& s, const Accumulator& a, LValue* n) {
-    LType* t = reg_type(a.dtype);
+    const Accumulator w = lanes_of(a);
+    LType* t = reg_type(w.dtype);
     auto* lanes_ty = llvm::ArrayType::get(t, uint64_t(kReduceLanes));
     LValue* lanes = entry_alloca(lanes_ty, "lanes");
     LValue* single = entry_alloca(t, "partial");
@@ -1082,16 +1106,16 @@ class Emitter {
     LValue* parts = partials(a, nblocks, single);
     auto reset = [&] {
       for (int64_t l = 0; l < kReduceLanes; ++l)
-        B.CreateStore(identity(a, 1), B.CreateConstInBoundsGEP2_64(lanes_ty, lanes, 0, uint64_t(l)));
+        B.CreateStore(identity(w, 1), B.CreateConstInBoundsGEP2_64(lanes_ty, lanes, 0, uint64_t(l)));
     };
-    B.CreateStore(identity(a, 1), single);
+    B.CreateStore(identity(w, 1), single);
     reset();
     counted(s.var, B.getInt64(0), n, [&] {
       stmts(s.body);
       LValue* k = B.CreateLoad(B.getInt64Ty(), vars_[size_t(s.var)]);
-      LValue* v = expr(a.value);
+      LValue* v = widen(a, expr(a.value));
       LValue* slot = B.CreateInBoundsGEP(lanes_ty, lanes, {B.getInt64(0), B.CreateAnd(k, B.getInt64(kReduceLanes - 1))});
-      B.CreateStore(fold(a, B.CreateLoad(t, slot), v, 1), slot);
+      B.CreateStore(fold(w, B.CreateLoad(t, slot), v, 1), slot);
       LValue* next = B.CreateAdd(k, B.getInt64(1));
       LValue* end_of_block = B.CreateOr(B.CreateICmpEQ(B.CreateSRem(next, B.getInt64(kReduceBlock)), B.getInt64(0)),
                                        B.CreateICmpEQ(next, n));
@@ -1103,7 +1127,7 @@ class Emitter {
       for (int64_t l = 0; l < kReduceLanes; ++l)
         vec = B.CreateInsertElement(vec, B.CreateLoad(t, B.CreateConstInBoundsGEP2_64(lanes_ty, lanes, 0, uint64_t(l))), uint64_t(l));
       LValue* block = B.CreateSDiv(k, B.getInt64(kReduceBlock));
-      B.CreateStore(tree(a, vec), B.CreateInBoundsGEP(t, parts, block));
+      B.CreateStore(tree(w, vec), B.CreateInBoundsGEP(t, parts, block));
       reset();
       B.CreateBr(cont);
       B.SetInsertPoint(cont);
@@ -1261,6 +1285,7 @@ class Emitter {
     BasicBlock* join = BasicBlock::Create(C, "vreduced", F);
     B.CreateCondBr(B.CreateICmpSLE(n, B.getInt64(kReduceLanes)), short_bb, long_bb);
     B.SetInsertPoint(short_bb);
+    const Accumulator w = lanes_of(a);
     const unsigned G = a.dtype == DType::F32 ? 8 : 4;
     for (unsigned P = G; P <= unsigned(kReduceLanes); P *= 2) {
       BasicBlock* this_p = BasicBlock::Create(C, "vshort.p", F);
@@ -1275,7 +1300,7 @@ class Emitter {
       B.SetInsertPoint(exact);
       {
         VecCtx vc{P, s.var, B.getInt64(0), nullptr, nullptr, {}};
-        assign(a.result_var, tree(a, vexpr(a.value, vc)));
+        assign(a.result_var, narrow(a, tree(w, widen(a, vexpr(a.value, vc)))));
         B.CreateBr(join);
       }
       B.SetInsertPoint(masked);
@@ -1283,8 +1308,8 @@ class Emitter {
       for (unsigned l = 0; l < P; ++l) ids.push_back(B.getInt64(l));
       LValue* live = B.CreateICmpSLT(llvm::ConstantVector::get(ids), B.CreateVectorSplat(P, n));
       VecCtx vc{P, s.var, B.getInt64(0), live, B.CreateSub(n, B.getInt64(1)), {}};
-      LValue* lanes = B.CreateSelect(live, vexpr(a.value, vc), identity(a, P));
-      assign(a.result_var, tree(a, lanes));
+      LValue* lanes = B.CreateSelect(live, widen(a, vexpr(a.value, vc)), identity(w, P));
+      assign(a.result_var, narrow(a, tree(w, lanes)));
       B.CreateBr(join);
       B.SetInsertPoint(next);
     }
@@ -1297,11 +1322,12 @@ class Emitter {
 
   void long_vector_reduce(const LStmt& s, const Accumulator& a, LValue* n) {
     const unsigned W = unsigned(kReduceLanes);
-    LType* t = reg_type(a.dtype);
-    LType* vt = vec_type(a.dtype, W);
+    const Accumulator w = lanes_of(a);
+    LType* t = reg_type(w.dtype);
+    LType* vt = vec_type(w.dtype, W);
     LValue* single = entry_alloca(t, "partial");
     LValue* nblocks = B.CreateSDiv(B.CreateAdd(n, B.getInt64(kReduceBlock - 1)), B.getInt64(kReduceBlock));
-    B.CreateStore(identity(a, 1), single);
+    B.CreateStore(identity(w, 1), single);
     LValue* parts = partials(a, nblocks, single);
 
     // for block in [0, nblocks), in parallel: each block writes its partial.
@@ -1317,15 +1343,15 @@ class Emitter {
       LValue* end = B.CreateSelect(B.CreateICmpSLT(B.CreateAdd(begin, B.getInt64(kReduceBlock)), n),
                                   B.CreateAdd(begin, B.getInt64(kReduceBlock)), n);
       LValue* full_end = B.CreateSub(end, B.CreateSRem(B.CreateSub(end, begin), B.getInt64(W)));
-      B.CreateStore(identity(a, W), acc_slot);
+      B.CreateStore(identity(w, W), acc_slot);
       //   for chunk in [begin, full_end) step 32: lanes op= value(chunk .. chunk + 31)
       counted_slot(chunk, begin, full_end, [&] {
         VecCtx vc{W, s.var, B.CreateLoad(B.getInt64Ty(), chunk), nullptr, nullptr, {}};
-        LValue* v = vexpr(a.value, vc);
-        B.CreateStore(fold(a, B.CreateLoad(vt, acc_slot), v, W), acc_slot);
+        LValue* v = widen(a, vexpr(a.value, vc));
+        B.CreateStore(fold(w, B.CreateLoad(vt, acc_slot), v, W), acc_slot);
       }, B.getInt64(W));
       tail_groups(s, a, full_end, end, acc_slot);
-      B.CreateStore(tree(a, B.CreateLoad(vt, acc_slot)), B.CreateInBoundsGEP(t, parts, b));
+      B.CreateStore(tree(w, B.CreateLoad(vt, acc_slot)), B.CreateInBoundsGEP(t, parts, b));
     }, B.getInt64(1));
     };
     if (in_task_) blocks(B.getInt64(0), nblocks, {n, parts});
@@ -1339,7 +1365,8 @@ class Emitter {
   // or past `end` keep their value.
   void tail_groups(const LStmt& s, const Accumulator& a, LValue* full_end, LValue* end, LValue* acc_slot) {
     const unsigned W = unsigned(kReduceLanes);
-    LType* vt = vec_type(a.dtype, W);
+    const Accumulator w = lanes_of(a);
+    LType* vt = vec_type(w.dtype, W);
     const unsigned G = a.dtype == DType::F32 ? 8 : 4;
     LValue* rem = B.CreateSub(end, full_end);
     for (unsigned g = 0; g < W / G; ++g) {
@@ -1352,14 +1379,14 @@ class Emitter {
       for (unsigned l = 0; l < G; ++l) lane_ids.push_back(B.getInt64(g * G + l)), lanes.push_back(int(g * G + l));
       LValue* live = B.CreateICmpSLT(llvm::ConstantVector::get(lane_ids), B.CreateVectorSplat(G, rem));
       VecCtx vc{G, s.var, B.CreateAdd(full_end, B.getInt64(g * G)), live, B.CreateSub(end, B.getInt64(1)), {}};
-      LValue* v = vexpr(a.value, vc);
+      LValue* v = widen(a, vexpr(a.value, vc));
       LValue* acc = B.CreateLoad(vt, acc_slot);
       LValue* part = B.CreateShuffleVector(acc, lanes);
-      part = B.CreateSelect(live, fold(a, part, v, G), part);
+      part = B.CreateSelect(live, fold(w, part, v, G), part);
       // Put the group back: widen it to W lanes and blend it in.
-      std::vector<int> widen(W, -1), blend(W);
-      for (unsigned l = 0; l < G; ++l) widen[g * G + l] = int(l);
-      LValue* wide = B.CreateShuffleVector(part, widen);
+      std::vector<int> spread(W, -1), blend(W);
+      for (unsigned l = 0; l < G; ++l) spread[g * G + l] = int(l);
+      LValue* wide = B.CreateShuffleVector(part, spread);
       for (unsigned l = 0; l < W; ++l) blend[l] = (l >= g * G && l < g * G + G) ? int(W + l) : int(l);
       B.CreateStore(B.CreateShuffleVector(acc, wide, blend), acc_slot);
       B.CreateBr(next);

@@ -246,9 +246,12 @@ class Interpreter {
   Scalar reduce_1d(ReduceOp op, DType t, int64_t n, Get get, double ddof) {
     const bool fl = is_float(t);
     auto sum = [&](auto g) {
-      if (fl)
-        return Scalar{ordered_reduce(n, -0.0, [&](int64_t k) { return g(k).f; },
-                                     [&](double a, double b) { return round_float(t, a + b); }), 0};
+      if (fl) {  // f32 sums accumulate in f64 and round once (ir/reduce_order.h)
+        const DType w = sum_accumulator(t);
+        double s = ordered_reduce(n, -0.0, [&](int64_t k) { return g(k).f; },
+                                  [w](double a, double b) { return round_float(w, a + b); });
+        return Scalar{round_float(t, s), 0};
+      }
       return Scalar{0, ordered_reduce(n, int64_t(0), [&](int64_t k) { return g(k).i; },
                                       [](int64_t a, int64_t b) { return int64_t(uint64_t(a) + uint64_t(b)); })};
     };
@@ -385,6 +388,8 @@ class Interpreter {
     out.shape = {ng};
     out.data.assign(size_t(ng), Scalar{});
     std::vector<int64_t> count(size_t(ng), 0);
+    // f32 sums and means accumulate in f64, rounded once (ir/reduce_order.h).
+    const DType at = sum_accumulator(t);
     for (int64_t k = 0; k < len; ++k) {
       int64_t key = keys.data[size_t(keys.shape[0] == 1 ? 0 : k)].i;
       if (key < 0 || key >= ng) fail_key(key, k, ng);
@@ -394,7 +399,7 @@ class Interpreter {
       switch (op) {
         case GroupOp::Count: break;
         case GroupOp::Sum:
-        case GroupOp::Mean: acc = eval_binary(BinaryOp::Add, t, acc, v); break;
+        case GroupOp::Mean: acc = eval_binary(BinaryOp::Add, at, acc, v); break;
         case GroupOp::Min: acc = c == 0 ? v : eval_binary(BinaryOp::Minimum, vt, acc, v); break;
         case GroupOp::Max: acc = c == 0 ? v : eval_binary(BinaryOp::Maximum, vt, acc, v); break;
       }
@@ -404,6 +409,7 @@ class Interpreter {
       Scalar& acc = out.data[size_t(g)];
       int64_t c = count[size_t(g)];
       if (op == GroupOp::Count) acc.i = c;
+      if ((op == GroupOp::Sum || op == GroupOp::Mean) && is_float(t)) acc.f = round_float(t, acc.f);
       if (op == GroupOp::Mean) acc.f = round_float(t, acc.f / round_float(t, double(c)));
       if ((op == GroupOp::Min || op == GroupOp::Max) && c == 0) {
         if (is_float(vt)) acc.f = NAN;

@@ -231,7 +231,12 @@ class LoopInterpreter {
       case AccKind::Sum: {
         if (!is_float(t)) return ordered(ReduceOp::Sum, BinaryOp::Add);
         if (n == 0) return Scalar{0.0, 0};  // an empty float sum is +0.0
-        return ordered(ReduceOp::Sum, BinaryOp::Add);
+        // f32 sums accumulate in f64 and round once (ir/reduce_order.h).
+        const DType w = sum_accumulator(t);
+        Scalar r = ordered_reduce(n, reduce_identity(ReduceOp::Sum, w), [&](int64_t k) { return v[size_t(k)]; },
+                                  [w](Scalar x, Scalar y) { return eval_binary(BinaryOp::Add, w, x, y); });
+        r.f = round_float(t, r.f);
+        return r;
       }
       case AccKind::Prod: return ordered(ReduceOp::Prod, BinaryOp::Mul);
       case AccKind::Min: return ordered(ReduceOp::Min, BinaryOp::Minimum);

@@ -86,7 +86,8 @@ int64_t nj_threads(nj_ctx* ctx);
 
 /** Combines `n` block partials of a reduction in place, pairwise over block
  *  index (ir/reduce_order.h), and returns the result in p[0]. `dtype` is
- *  NJ_F32 or NJ_F64; `op` is 0 sum, 1 prod, 2 min, 3 max (NaN-propagating). */
+ *  the partials' NJ_F32 or NJ_F64 (f32 sums keep f64 partials and pass
+ *  NJ_F64); `op` is 0 sum, 1 prod, 2 min, 3 max (NaN-propagating). */
 void nj_combine_partials(void* p, int64_t n, int32_t dtype, int32_t op);
 
 /** Integer power by squaring, shared by kernels and the interpreter; a

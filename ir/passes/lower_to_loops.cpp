@@ -8,6 +8,7 @@
 #include <map>
 
 #include "frontend/diagnostics.h"
+#include "ir/reduce_order.h"
 #include "ir/scalar_ops.h"
 
 namespace numjit {
@@ -754,17 +755,22 @@ class Lowering {
     DType t = n->dtype();
     bool counts = op == GroupOp::Mean || ((op == GroupOp::Min || op == GroupOp::Max) && is_float(t));
     int cnt = counts ? temp(DType::I64, ng) : -1;
+    // f32 sums and means accumulate in an f64 table (ir/reduce_order.h),
+    // rounded to f32 once per group by the finish loop.
+    const DType at = op == GroupOp::Sum || op == GroupOp::Mean ? sum_accumulator(t) : t;
+    const bool wide = at != t;
+    int table = wide ? temp(at, ng) : buf;
     const LExpr* init = op == GroupOp::Min ? identity(ReduceOp::Min, t)
-                      : op == GroupOp::Max ? identity(ReduceOp::Max, t) : b_.constant(t, 0, 0);
+                      : op == GroupOp::Max ? identity(ReduceOp::Max, t) : b_.constant(at, 0, 0);
     BinaryOp combine = op == GroupOp::Min ? BinaryOp::Minimum : op == GroupOp::Max ? BinaryOp::Maximum : BinaryOp::Add;
 
     // Tables (table, ctable) at offset `base`: set to the identity, then
     // elements [lo, hi) scattered into them.
-    auto scatter = [&](std::vector<LStmt>& out, int table, int ctable, const LExpr* base, const LExpr* lo,
+    auto scatter = [&](std::vector<LStmt>& out, int tab, int ctable, const LExpr* base, const LExpr* lo,
                        const LExpr* hi) {
       int g = new_var(DType::I64, "g");
       std::vector<LStmt> reset;
-      reset.push_back(store(table, {b_.binary(BinaryOp::Add, base, v(g))}, init));
+      reset.push_back(store(tab, {b_.binary(BinaryOp::Add, base, v(g))}, init));
       if (counts) reset.push_back(store(ctable, {b_.binary(BinaryOp::Add, base, v(g))}, b_.i64(0)));
       out.push_back(loop(g, b_.i64(0), ng, std::move(reset), true));
       int k = new_var(DType::I64, "k");
@@ -774,12 +780,12 @@ class Lowering {
       const LExpr* key = bind_local(body, elem(keys, bmap(keys, {v(k)})), "key");
       const LExpr* ok = b_.binary(BinaryOp::BitAnd, b_.binary(BinaryOp::Ge, key, b_.i64(0)), b_.binary(BinaryOp::Lt, key, ng));
       body.push_back(check(ok, CheckKind::Key, "", {key, v(k), ng}));
-      const LExpr* at = b_.binary(BinaryOp::Add, base, key);
-      const LExpr* value = op == GroupOp::Count ? b_.i64(1) : elem(vals, bmap(vals, {v(k)}));
+      const LExpr* pos = b_.binary(BinaryOp::Add, base, key);
+      const LExpr* value = op == GroupOp::Count ? b_.i64(1) : b_.cast(elem(vals, bmap(vals, {v(k)})), at);
       body_ = saved;
-      body.push_back(store(table, {at}, b_.binary(combine, b_.load(table, t, {at}), value)));
+      body.push_back(store(tab, {pos}, b_.binary(combine, b_.load(tab, at, {pos}), value)));
       if (counts)
-        body.push_back(store(ctable, {at}, b_.binary(BinaryOp::Add, b_.load(ctable, DType::I64, {at}), b_.i64(1))));
+        body.push_back(store(ctable, {pos}, b_.binary(BinaryOp::Add, b_.load(ctable, DType::I64, {pos}), b_.i64(1))));
       out.push_back(loop(k, lo, hi, std::move(body), false));
     };
 
@@ -787,7 +793,7 @@ class Lowering {
     const LExpr* nb = bind(b_.binary(BinaryOp::FloorDiv, b_.binary(BinaryOp::Add, len, b_.binary(BinaryOp::Sub, B, b_.i64(1))), B), "nb");
     const LExpr* split = bind(b_.binary(BinaryOp::Gt, nb, b_.i64(1)), "split");
     const LExpr* entries = b_.select(split, b_.binary(BinaryOp::Mul, nb, ng), b_.i64(1));
-    int part = temp(t, entries);
+    int part = temp(at, entries);
     int cpart = counts ? temp(DType::I64, entries) : -1;
     LStmt branch{LStmtKind::If};
     branch.value = split;
@@ -801,29 +807,31 @@ class Lowering {
       branch.body.push_back(loop(blk, b_.i64(0), nb, std::move(body), false));
       branch.body.back().parallel = true;
       // Merge, group by group, in block order.
-      int g = new_var(DType::I64, "g"), acc = new_var(t, "acc"), c = new_var(DType::I64, "cnt");
+      int g = new_var(DType::I64, "g"), acc = new_var(at, "acc"), c = new_var(DType::I64, "cnt");
       int b2 = new_var(DType::I64, "b");
       std::vector<LStmt> merge, fold;
-      const LExpr* at = b_.binary(BinaryOp::Add, b_.binary(BinaryOp::Mul, v(b2), ng), v(g));
-      merge.push_back(assign(acc, b_.load(part, t, {v(g)})));
-      fold.push_back(assign(acc, b_.binary(combine, v(acc), b_.load(part, t, {at}))));
+      const LExpr* pos = b_.binary(BinaryOp::Add, b_.binary(BinaryOp::Mul, v(b2), ng), v(g));
+      merge.push_back(assign(acc, b_.load(part, at, {v(g)})));
+      fold.push_back(assign(acc, b_.binary(combine, v(acc), b_.load(part, at, {pos}))));
       if (counts) {
         merge.push_back(assign(c, b_.load(cpart, DType::I64, {v(g)})));
-        fold.push_back(assign(c, b_.binary(BinaryOp::Add, v(c), b_.load(cpart, DType::I64, {at}))));
+        fold.push_back(assign(c, b_.binary(BinaryOp::Add, v(c), b_.load(cpart, DType::I64, {pos}))));
       }
       merge.push_back(loop(b2, b_.i64(1), nb, std::move(fold), false));
-      merge.push_back(store(buf, {v(g)}, v(acc)));
+      merge.push_back(store(table, {v(g)}, v(acc)));
       if (counts) merge.push_back(store(cnt, {v(g)}, v(c)));
       branch.body.push_back(loop(g, b_.i64(0), ng, std::move(merge), false));
       branch.body.back().parallel = true;
     }
-    scatter(branch.orelse, buf, cnt, b_.i64(0), b_.i64(0), len);
+    scatter(branch.orelse, table, cnt, b_.i64(0), b_.i64(0), len);
     top_->push_back(std::move(branch));
-    if (!counts) return;
-    // Finish: means divide by counts; empty float min/max groups are NaN.
+    if (!counts && !wide) return;
+    // Finish: f64 tables round to f32, means divide by counts; empty float
+    // min/max groups are NaN.
     nest({ng}, [&](std::vector<LStmt>& fin, const std::vector<const LExpr*>& g) {
+      const LExpr* val = b_.cast(b_.load(table, at, g), t);
+      if (!counts) return fin.push_back(store(buf, g, val));
       const LExpr* c = b_.load(cnt, DType::I64, g);
-      const LExpr* val = b_.load(buf, t, g);
       if (op == GroupOp::Mean)
         fin.push_back(store(buf, g, b_.binary(BinaryOp::Div, val, b_.cast(c, t))));
       else
