@@ -1004,14 +1004,21 @@ class Emitter {
     bool ordered = false;
     for (auto& a : s.accs) ordered |= ordered_float(a);
     if (!ordered) return simple_reduce(s, n);
-    if (s.accs.size() != 1) internal_error("codegen", "an ordered float reduction must have one accumulator");
-    const Accumulator& a = s.accs[0];
-    if (s.body.empty() && vectorizable(a.value, s.var)) vector_reduce(s, a, n);
-    else lane_reduce(s, a, n);
-    if (a.kind == AccKind::Sum) {  // an empty float sum is +0.0, not the lanes' -0.0
-      LValue* r = B.CreateLoad(reg_type(a.dtype), vars_[size_t(a.result_var)]);
-      assign(a.result_var, B.CreateSelect(B.CreateICmpEQ(n, B.getInt64(0)), zero(a.dtype, 1), r));
+    // Several accumulators (multi-output fusion, ir/passes/multi_output.h)
+    // share the loop and its loads; each keeps its own lanes and order.
+    bool vec = s.body.empty();
+    for (auto& a : s.accs) {
+      if (!ordered_float(a)) internal_error("codegen", "ordered float and other accumulators in one reduction");
+      vec &= vectorizable(a.value, s.var);
     }
+    if (vec) vector_reduce(s, n);
+    else
+      for (auto& a : s.accs) lane_reduce(s, a, n);
+    for (auto& a : s.accs)
+      if (a.kind == AccKind::Sum) {  // an empty float sum is +0.0, not the lanes' -0.0
+        LValue* r = B.CreateLoad(reg_type(a.dtype), vars_[size_t(a.result_var)]);
+        assign(a.result_var, B.CreateSelect(B.CreateICmpEQ(n, B.getInt64(0)), zero(a.dtype, 1), r));
+      }
   }
 
   // Integer, bool and arg reductions: any order gives the same answer, so
@@ -1276,15 +1283,29 @@ class Emitter {
     return loaded;
   }
 
-  void vector_reduce(const LStmt& s, const Accumulator& a, LValue* n) {
-    // Short reductions (n <= 32, e.g. the rows of K10): every lane holds at
-    // most one element, so lane l is value(l) or the identity, and only
-    // the lanes up to the next power of two P >= n take part in the tree.
+  void vector_reduce(const LStmt& s, LValue* n) {
     BasicBlock* short_bb = BasicBlock::Create(C, "vshort", F);
     BasicBlock* long_bb = BasicBlock::Create(C, "vlong", F);
     BasicBlock* join = BasicBlock::Create(C, "vreduced", F);
     B.CreateCondBr(B.CreateICmpSLE(n, B.getInt64(kReduceLanes)), short_bb, long_bb);
     B.SetInsertPoint(short_bb);
+    for (auto& a : s.accs) {
+      BasicBlock* next = BasicBlock::Create(C, "vshort.done", F);
+      short_vector_reduce(s, a, n, next);
+      B.SetInsertPoint(next);
+    }
+    B.CreateBr(join);
+    B.SetInsertPoint(long_bb);
+    long_vector_reduce(s, n);
+    B.CreateBr(join);
+    B.SetInsertPoint(join);
+  }
+
+  // Short reductions (n <= 32, e.g. the rows of K10): every lane holds at
+  // most one element, so lane l is value(l) or the identity, and only
+  // the lanes up to the next power of two P >= n take part in the tree.
+  // Branches to `done` with a's result assigned.
+  void short_vector_reduce(const LStmt& s, const Accumulator& a, LValue* n, BasicBlock* done) {
     const Accumulator w = lanes_of(a);
     const unsigned G = a.dtype == DType::F32 ? 8 : 4;
     for (unsigned P = G; P <= unsigned(kReduceLanes); P *= 2) {
@@ -1301,7 +1322,7 @@ class Emitter {
       {
         VecCtx vc{P, s.var, B.getInt64(0), nullptr, nullptr, {}};
         assign(a.result_var, narrow(a, tree(w, widen(a, vexpr(a.value, vc)))));
-        B.CreateBr(join);
+        B.CreateBr(done);
       }
       B.SetInsertPoint(masked);
       std::vector<llvm::Constant*> ids;
@@ -1310,31 +1331,28 @@ class Emitter {
       VecCtx vc{P, s.var, B.getInt64(0), live, B.CreateSub(n, B.getInt64(1)), {}};
       LValue* lanes = B.CreateSelect(live, widen(a, vexpr(a.value, vc)), identity(w, P));
       assign(a.result_var, narrow(a, tree(w, lanes)));
-      B.CreateBr(join);
+      B.CreateBr(done);
       B.SetInsertPoint(next);
     }
     B.CreateUnreachable();
-    B.SetInsertPoint(long_bb);
-    long_vector_reduce(s, a, n);
-    B.CreateBr(join);
-    B.SetInsertPoint(join);
   }
 
-  void long_vector_reduce(const LStmt& s, const Accumulator& a, LValue* n) {
+  void long_vector_reduce(const LStmt& s, LValue* n) {
     const unsigned W = unsigned(kReduceLanes);
-    const Accumulator w = lanes_of(a);
-    LType* t = reg_type(w.dtype);
-    LType* vt = vec_type(w.dtype, W);
-    LValue* single = entry_alloca(t, "partial");
+    const size_t A = s.accs.size();
     LValue* nblocks = B.CreateSDiv(B.CreateAdd(n, B.getInt64(kReduceBlock - 1)), B.getInt64(kReduceBlock));
-    B.CreateStore(identity(w, 1), single);
-    LValue* parts = partials(a, nblocks, single);
+    std::vector<LValue*> extras = {n};
+    for (auto& a : s.accs) {
+      LValue* single = entry_alloca(reg_type(lanes_of(a).dtype), "partial");
+      B.CreateStore(identity(lanes_of(a), 1), single);
+      extras.push_back(partials(a, nblocks, single));
+    }
 
-    // for block in [0, nblocks), in parallel: each block writes its partial.
+    // for block in [0, nblocks), in parallel: each block writes its partials.
     auto blocks = [&](LValue* b0, LValue* b1, const std::vector<LValue*>& x) {
     LValue* n = x[0];
-    LValue* parts = x[1];
-    LValue* acc_slot = entry_alloca(vt, "lanes");
+    std::vector<LValue*> acc_slots;
+    for (auto& a : s.accs) acc_slots.push_back(entry_alloca(vec_type(lanes_of(a).dtype, W), "lanes"));
     LValue* blk = entry_alloca(B.getInt64Ty(), "block");
     LValue* chunk = entry_alloca(B.getInt64Ty(), "chunk");
     counted_slot(blk, b0, b1, [&] {
@@ -1343,20 +1361,29 @@ class Emitter {
       LValue* end = B.CreateSelect(B.CreateICmpSLT(B.CreateAdd(begin, B.getInt64(kReduceBlock)), n),
                                   B.CreateAdd(begin, B.getInt64(kReduceBlock)), n);
       LValue* full_end = B.CreateSub(end, B.CreateSRem(B.CreateSub(end, begin), B.getInt64(W)));
-      B.CreateStore(identity(w, W), acc_slot);
+      for (size_t i = 0; i < A; ++i) B.CreateStore(identity(lanes_of(s.accs[i]), W), acc_slots[i]);
       //   for chunk in [begin, full_end) step 32: lanes op= value(chunk .. chunk + 31)
       counted_slot(chunk, begin, full_end, [&] {
-        VecCtx vc{W, s.var, B.CreateLoad(B.getInt64Ty(), chunk), nullptr, nullptr, {}};
-        LValue* v = widen(a, vexpr(a.value, vc));
-        B.CreateStore(fold(w, B.CreateLoad(vt, acc_slot), v, W), acc_slot);
+        VecCtx vc{W, s.var, B.CreateLoad(B.getInt64Ty(), chunk), nullptr, nullptr, {}};  // loads shared by all
+        for (size_t i = 0; i < A; ++i) {
+          const Accumulator& a = s.accs[i];
+          LValue* v = widen(a, vexpr(a.value, vc));
+          LType* vt = vec_type(lanes_of(a).dtype, W);
+          B.CreateStore(fold(lanes_of(a), B.CreateLoad(vt, acc_slots[i]), v, W), acc_slots[i]);
+        }
       }, B.getInt64(W));
-      tail_groups(s, a, full_end, end, acc_slot);
-      B.CreateStore(tree(w, B.CreateLoad(vt, acc_slot)), B.CreateInBoundsGEP(t, parts, b));
+      for (size_t i = 0; i < A; ++i) {
+        const Accumulator& a = s.accs[i];
+        tail_groups(s, a, full_end, end, acc_slots[i]);
+        LType* vt = vec_type(lanes_of(a).dtype, W);
+        B.CreateStore(tree(lanes_of(a), B.CreateLoad(vt, acc_slots[i])),
+                      B.CreateInBoundsGEP(reg_type(lanes_of(a).dtype), x[1 + i], b));
+      }
     }, B.getInt64(1));
     };
-    if (in_task_) blocks(B.getInt64(0), nblocks, {n, parts});
-    else parallel_region(s, nblocks, {n, parts}, blocks);
-    finish_partials(a, parts, nblocks);
+    if (in_task_) blocks(B.getInt64(0), nblocks, extras);
+    else parallel_region(s, nblocks, extras, blocks);
+    for (size_t i = 0; i < A; ++i) finish_partials(s.accs[i], extras[1 + i], nblocks);
   }
 
 

@@ -13,6 +13,7 @@
 
 #include "frontend/diagnostics.h"
 #include "ir/passes/bounds.h"
+#include "ir/passes/multi_output.h"
 #include "ir/passes/lower_to_loops.h"
 
 namespace numjit {
@@ -1170,6 +1171,7 @@ LoopKernel lower_kernel(const KernelDef& k, const std::vector<InputSig>& sigs,
                         const std::map<std::string, KernelDef>* kernels, bool boundscheck) {
   std::vector<std::string> stack{k.def->name};
   LoopKernel lk = KernelLowerer(k, sigs, kernels, boundscheck, &stack).run();
+  merge_reductions(lk.kernel);
   version_bounds_checks(lk.kernel);
   return lk;
 }

@@ -138,6 +138,11 @@ const LExpr* LoopBuilder::random(int kind, const LExpr* seed, const LExpr* index
   return make(std::move(e));
 }
 const LExpr* LoopBuilder::threads() { return make(LExpr{LExprKind::Threads, DType::I64}); }
+const LExpr* LoopBuilder::rebuild(const LExpr& e, std::vector<const LExpr*> ops) {
+  LExpr c = e;
+  c.ops = std::move(ops);
+  return make(std::move(c));
+}
 
 // ---------------------------------------------------------------------------
 // Printer

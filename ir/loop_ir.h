@@ -126,6 +126,8 @@ class LoopBuilder {
   const LExpr* select(const LExpr* c, const LExpr* a, const LExpr* b);
   const LExpr* random(int kind, const LExpr* seed, const LExpr* index);
   const LExpr* threads();
+  /** `e` with operands `ops` (same kind, dtype and attributes). */
+  const LExpr* rebuild(const LExpr& e, std::vector<const LExpr*> ops);
 
  private:
   const LExpr* make(LExpr e);

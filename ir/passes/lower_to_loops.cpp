@@ -8,6 +8,7 @@
 #include <map>
 
 #include "frontend/diagnostics.h"
+#include "ir/passes/multi_output.h"
 #include "ir/reduce_order.h"
 #include "ir/scalar_ops.h"
 
@@ -39,6 +40,7 @@ class Lowering {
     for (const Node* r : plan_.roots) materialise(r);
     for (const Node* r : plan_.roots) k_.results.push_back(buf_of_.at(r));
     drop_passed_checks(k_.body);
+    merge_reductions(k_);
     return std::move(k_);
   }
 

@@ -152,6 +152,27 @@ TEST_CASE("reductions give the same bits with 1, 2 and 3 threads") {
   }
 }
 
+TEST_CASE("reductions fused into one loop give the bits each gives alone, at 1 and 2 threads") {
+  auto x = randoms(300007, 41);
+  std::vector<double> few(x.begin(), x.begin() + 7);  // every lane holds at most one element
+  for (int threads : {1, 2}) {
+    Options o;
+    o.threads = threads;
+    Jit jit(o);
+    jit.set("x", Value(x));
+    jit.set("few", Value(few));
+    jit.run("def stats(x):\n    return min(x), max(x), sum(x * 2), prod(1 + x / 1e6), mean(x)\n"
+            "mn, mx, s2, p, m = stats(x)\n"
+            "a, b, c = sum(few), prod(few), max(few)\n");
+    for (auto [name, expr] : std::vector<std::pair<const char*, const char*>>{
+             {"mn", "min(x)"}, {"mx", "max(x)"}, {"s2", "sum(x * 2)"}, {"p", "prod(1 + x / 1e6)"}, {"m", "mean(x)"},
+             {"a", "sum(few)"}, {"b", "prod(few)"}, {"c", "max(few)"}}) {
+      CAPTURE(expr);
+      CHECK(same_bits(jit.get(name).scalar<double>(), jit.eval(expr, {{"x", x}, {"few", few}}).scalar<double>()));
+    }
+  }
+}
+
 TEST_CASE("parallel elementwise and row loops match one thread") {
   auto x = randoms(200003, 9);
   auto m = randoms(5000 * 40, 10);

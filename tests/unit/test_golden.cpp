@@ -291,6 +291,15 @@ TEST_CASE("K4 the filtered group sum is one pass over the data, in parallel bloc
   CHECK(loops_at_depth(loops, 1, "reduce") == 0);
 }
 
+TEST_CASE("results over the same elements share one reduction loop (multi-output fusion)") {
+  std::string loops = emit_golden("loops", "multi");
+  // min and max: one loop with two accumulators, both emptiness checks first.
+  CHECK(count(loops, "reduce ") == 2);
+  CHECK(count(loops, "acc1=min(x[k0]) acc3=max(x[k0])") == 1);
+  // sum and mean: the same sum, computed once.
+  CHECK(count(loops, "=sum(") == 1);
+}
+
 TEST_CASE("K5 the transcendental expression is one loop with no temporary") {
   std::string loops = emit_golden("loops", "k5");
   CHECK(kernels_in(loops) == 1);
