@@ -549,8 +549,10 @@ class KernelLowerer {
       auto it = locals_.find(target.name);
       if (it == locals_.end() || !it->second.assigned)
         error(target.span, fmt::format("'{}' is used before it is assigned", target.name));
-      if (it->second.array) error(target.span, "in-place array arithmetic (x += y on arrays) is not supported in kernels; "
-                                                "update the elements in a loop");
+      if (it->second.array) {  // in place, as NumPy's x += y
+        hoist_calls(bin, at);
+        return view_store(target, it->second, bin, at);
+      }
       Stmt a(StmtKind::Assign, s.span);
       a.targets.push_back(clone_expr(target));
       a.value = std::make_unique<Expr>(std::move(bin));
@@ -572,9 +574,9 @@ class KernelLowerer {
     Local& l = it->second;
     if (!l.array) error(base.span, fmt::format("'{}' is a scalar, not an array", base.name));
     size_t nidx = target.args.size() - 1;
-    for (size_t k = 1; k < target.args.size(); ++k)
-      if (target.args[k]->kind == ExprKind::Slice)
-        error(target.args[k]->span, "slice assignment is not supported in kernels yet; assign the elements in a loop");
+    bool slices = int(nidx) < l.type.rank;  // X[i] = row
+    for (size_t k = 1; k < target.args.size(); ++k) slices |= target.args[k]->kind == ExprKind::Slice;
+    if (slices) return view_store(target, l, value, at);
     if (int(nidx) != l.type.rank)
       error(target.span, fmt::format("'{}' has rank {}: give {} index{} to assign one element", base.name, l.type.rank,
                                      l.type.rank, l.type.rank == 1 ? "" : "es"));
@@ -592,6 +594,41 @@ class KernelLowerer {
     st.args = std::move(idx);
     st.value = K.exprs->cast(v, l.type.dtype);
     at.push_back(st);
+  }
+
+  // x[a:b] = v, X[i, :] = row, X[i] = row, x[:] = 0 and x op= v on an array:
+  // v, broadcast to the view's shape, is written into the view's elements
+  // in place, as NumPy does (the caller sees the change). When v reads the
+  // array at other elements (x[1:] = x[:-1]) it is copied first, as NumPy
+  // copies overlapping operands.
+  void view_store(const Expr& target, const Local& l, const Expr& value, std::vector<LStmt>& at) {
+    auto t = typed_scope();
+    const Node* view = node(*t, target);
+    const Node* v = node(*t, value);
+    for (const Node* n = view; n->kind != ArrayOp::Input; n = n->ops[0])
+      if (n->kind != ArrayOp::View) error(target.span, "only elements and slices of an array can be assigned");
+    if (v->rank() > view->rank())
+      error(value.span, fmt::format("could not broadcast input array from shape {} into shape {}", v->type.str(),
+                                    view->type.str()));
+    if (view->rank() == 0) error(target.span, "an element is assigned with one index per axis");
+    const Node* b = t->b.broadcast(v, view->shape, value.span);
+    if (typing_) return;
+    if (reads_elsewhere(b, view, l.buf)) b = t->b.copy(b, value.span);
+    StatementLowering sl(K, at, {b}, where_, boundscheck_);
+    sl.store(view, l.buf, b);
+  }
+
+  // Whether `e` reads buffer `buf` other than element for element through
+  // `view`. Scalars and arrays fusion computes first (scans, reductions,
+  // copies) are done before the store loop starts, so they do not count.
+  static bool reads_elsewhere(const Node* e, const Node* view, int buf) {
+    if (e == view || e->rank() == 0) return false;
+    if (e->kind == ArrayOp::Input) return e->ival == buf;
+    if (e->kind == ArrayOp::GroupReduce || e->kind == ArrayOp::Copy || (e->kind == ArrayOp::Reduce))
+      return false;
+    for (const Node* o : e->ops)
+      if (o && reads_elsewhere(o, view, buf)) return true;
+    return false;
   }
 
   const LExpr* checked_index(const LExpr* raw, int buf, int axis, std::vector<LStmt>& at) {

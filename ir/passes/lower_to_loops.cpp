@@ -244,7 +244,10 @@ class Lowering {
     internal_error("lower_to_loops", fmt::format("cannot compute {} elementwise", array_op_name(n->kind)));
   }
 
-  const LExpr* view(const Node* n, const std::vector<const LExpr*>& idx) {
+  const LExpr* view(const Node* n, const std::vector<const LExpr*>& idx) { return elem(n->ops[0], view_index(n, idx)); }
+
+  // The index into a view's source of the view's element `idx`.
+  std::vector<const LExpr*> view_index(const Node* n, const std::vector<const LExpr*>& idx) {
     const Node* src = n->ops[0];
     std::vector<const LExpr*> sidx;
     size_t r = 0;
@@ -257,8 +260,40 @@ class Lowering {
         sidx.push_back(b_.binary(BinaryOp::Add, start, b_.binary(BinaryOp::Mul, idx[r++], b_.i64(step))));
       }
     }
-    return elem(src, sidx);
+    return sidx;
   }
+
+ public:
+  // See StatementLowering::store.
+  void store_view(const Node* view, int buf, const Node* value) {
+    // The value's shape is the view's, with the broadcast's length checks.
+    std::vector<const LExpr*> dims;
+    for (auto* d : value->shape) dims.push_back(scalar(d));
+    if (value->rank() != view->rank()) internal_error("lower_to_loops", "a stored value of another rank than its view");
+    // A value whose loop runs fused scans, or a copy, is computed first.
+    int from = -1;
+    if (plan_.scans_of.count(value) || value->kind == ArrayOp::Copy) from = array(value, BufferKind::Temp);
+    DType t = k_.buffers[size_t(buf)].dtype;
+    auto target = [&](const std::vector<const LExpr*>& idx) {
+      std::vector<const LExpr*> at = idx;
+      for (const Node* v = view; v->kind == ArrayOp::View; v = v->ops[0]) at = view_index(v, at);
+      return at;
+    };
+    auto element = [&](const std::vector<const LExpr*>& idx) {
+      if (from >= 0) return b_.load(from, value->dtype(), idx);
+      return elem(value, bmap(value, idx));
+    };
+    if (dims.empty()) {
+      top_->push_back(store(buf, target({}), b_.cast(from >= 0 ? element({}) : scalar(value), t)));
+      return;
+    }
+    nest(dims, [&](std::vector<LStmt>& body, const std::vector<const LExpr*>& idx) {
+      std::vector<const LExpr*> at = target(idx);
+      body.push_back(store(buf, at, b_.cast(element(idx), t)));
+    });
+  }
+
+ private:
 
   // C-order element `idx` of a reshape: the flat index, unflattened for the source.
   const LExpr* reshaped(const Node* n, const std::vector<const LExpr*>& idx) {
@@ -882,5 +917,10 @@ StatementLowering::StatementLowering(Kernel& k, std::vector<LStmt>& at, const st
 StatementLowering::~StatementLowering() = default;
 const LExpr* StatementLowering::scalar(const Node* n) { return impl_->lowering.value(n); }
 int StatementLowering::array(const Node* n, BufferKind kind) { return impl_->lowering.array(n, kind); }
+void StatementLowering::store(const Node* view, int buf, const Node* value) {
+  // The value is fused into the store's loop, not an array of its own.
+  if (value->kind != ArrayOp::Copy && !impl_->plan.scans_of.count(value)) impl_->plan.materialised.erase(value);
+  impl_->lowering.store_view(view, buf, value);
+}
 
 }  // namespace numjit

@@ -37,6 +37,11 @@ class StatementLowering {
   const LExpr* scalar(const Node* n);
   /** `n` computed into a new buffer of `kind` (Result or Temp); its id. */
   int array(const Node* n, BufferKind kind);
+  /** Writes `value` (a root of this lowering, of `view`'s shape after
+   *  broadcasting) into the elements of `view` of buffer `buf`: `view` is
+   *  buffer `buf`'s Input node or Views of it. The caller copies `value`
+   *  first when it reads `buf` at other elements (NumPy's overlap rule). */
+  void store(const Node* view, int buf, const Node* value);
 
  private:
   struct Impl;

@@ -56,6 +56,48 @@ y = ewma(x, 0.1)
   }
 }
 
+TEST_CASE("slice assignment and x op= y on arrays write in place, as in NumPy") {
+  Jit jit;
+  std::string out = run(jit, R"(
+def rows(M, w):
+    out = zeros_like(M)
+    for i in range(M.shape[0]):
+        out[i, :] = M[i, :] * w
+    out[0] = 7
+    out[:, 3] = -1
+    return out
+def bump(x, y):
+    x += 1
+    x[::2] = y
+    x[1:] = x[:-1]
+    x[:2] *= 10
+    return 0
+def clear(x):
+    for i in prange(2):
+        x[i * 2:i * 2 + 2] = i
+    return 0
+M = arange(12).reshape((3, 4)) * 1.0
+R = rows(M, arange(4) * 1.0)
+x = arange(6) * 1.0
+z = bump(x, zeros(3) - 5)
+c = arange(4)
+z = clear(c)
+print(R)
+print(x)
+print(c)
+)");
+  // NumPy: x + 1 = [1 2 3 4 5 6]; x[::2] = -5 -> [-5 2 -5 4 -5 6];
+  // x[1:] = x[:-1] (overlap copied) -> [-5 -5 2 -5 4 -5]; x[:2] *= 10.
+  CHECK(out == "[[ 7.  7.  7. -1.]\n [ 0.  5. 12. -1.]\n [ 0.  9. 20. -1.]]\n"
+               "[-50. -50.   2.  -5.   4.  -5.]\n"
+               "[0 0 1 1]\n");
+  CHECK(error_of("def f(x):\n    x[1:3] = zeros(3)\n    return 0\nz = f(zeros(5))\n")
+            .find("could not be broadcast") != std::string::npos);
+  CHECK(error_of("def f(x):\n    x[1:3] = zeros((2, 2))\n    return 0\nz = f(zeros(5))\n")
+            .find("could not broadcast input array from shape f64[:, :] into shape f64[:]") != std::string::npos);
+  CHECK(error_of("def f(x):\n    x.T[1] = 0\n    return 0\nz = f(zeros((2, 2)))\n") != "(no error)");
+}
+
 TEST_CASE("straight-line kernels are inlined and fuse: drawdown, filtered group sum, tuples") {
   Jit jit;
   std::string out = run(jit, R"(
