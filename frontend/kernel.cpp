@@ -188,6 +188,16 @@ class KernelLowerer {
     int buf = -1;   // arrays (pass 2; a placeholder in pass 1)
     bool assigned = false;  // in this pass
     Span first;
+    // A view of another array (y = x[::2]): buf is the viewed buffer and
+    // y reads and writes its memory, as in NumPy. The view's parts (ir
+    // View nodes, innermost first) are frozen in hidden i64 variables when
+    // it is bound, so later changes to the bounds' variables do not move it.
+    struct Level {
+      std::vector<int64_t> steps;
+      std::vector<int> starts, lens;  // variables (lens -1 for an index)
+    };
+    std::vector<Level> view;
+    InputSig source;  // of buf
   };
 
   [[noreturn]] void error(Span s, const std::string& msg) const { user_error(k_.src.get(), s, msg); }
@@ -279,6 +289,25 @@ class KernelLowerer {
         }
       } else {
         index = kVarInput + l.var;
+      }
+      if (!l.view.empty()) {
+        const Node* n = t->b.input(int(index), l.source, l.first);
+        auto var = [&](int v) {
+          InputSig vs;
+          vs.name = K.var_names[size_t(v)];
+          vs.type = Type{DType::I64, 0, false};
+          return t->b.input(int(kVarInput + v), vs, l.first);
+        };
+        for (auto& level : l.view) {
+          std::vector<const Node*> starts, lens;
+          for (size_t k = 0; k < level.steps.size(); ++k) {
+            starts.push_back(var(level.starts[k]));
+            lens.push_back(level.steps[k] ? var(level.lens[k]) : nullptr);
+          }
+          n = t->b.view(n, level.steps, starts, lens, l.first);
+        }
+        t->scope.vars[name] = n;
+        continue;
       }
       t->scope.vars[name] = t->b.input(int(index), sig, l.first);
     }
@@ -513,6 +542,13 @@ class KernelLowerer {
       l.buf = int(n->ival);
       return;
     }
+    // A slice of one is a view of its memory.
+    const Node* base = n;
+    while (base->kind == ArrayOp::View) base = base->ops[0];
+    if (n->kind == ArrayOp::View && base->kind == ArrayOp::Input && base->ival < kVarInput) {
+      bind_view(l, n, base, at);
+      return;
+    }
     BufferKind kind = returned_names_.count(target.name) ? BufferKind::Result : BufferKind::Temp;
     StatementLowering sl(K, at, {n}, where_, boundscheck_);
     l.type = strong(n->type);
@@ -535,6 +571,47 @@ class KernelLowerer {
       return;
     }
     l.buf = sl.array(n, kind);
+  }
+
+  // Freezes the parts of view `n` of buffer `base` into variables of `l`.
+  void bind_view(Local& l, const Node* n, const Node* base, std::vector<LStmt>& at) {
+    std::vector<const Node*> chain;
+    for (const Node* v = n; v != base; v = v->ops[0]) chain.insert(chain.begin(), v);
+    if (l.view.empty()) {  // the variables, once for every pass
+      for (const Node* v : chain) {
+        Local::Level level;
+        level.steps = v->steps;
+        for (size_t k = 0; k < v->steps.size(); ++k) {
+          level.starts.push_back(new_var(DType::I64, "view.start"));
+          level.lens.push_back(v->steps[k] ? new_var(DType::I64, "view.len") : -1);
+        }
+        l.view.push_back(level);
+      }
+    }
+    int src = int(base->ival);
+    l.buf = src;
+    l.source = src < int(sigs_.size()) ? sigs_[size_t(src)] : InputSig{};
+    if (src >= int(sigs_.size())) {
+      const Buffer& b = K.buffers[size_t(src)];
+      l.source.name = b.name;
+      l.source.type = Type{b.dtype, b.rank, false};
+      l.source.contiguous = b.contiguous;
+    }
+    StatementLowering sl(K, at, {}, where_, boundscheck_);
+    for (size_t i = 0; i < chain.size(); ++i)
+      for (size_t k = 0; k < chain[i]->steps.size(); ++k) {
+        auto freeze = [&](int var, const Node* part) {
+          LStmt a{LStmtKind::Assign};
+          a.var = var;
+          a.value = K.exprs->cast(sl.scalar(part), DType::I64);
+          at.push_back(a);
+        };
+        freeze(l.view[i].starts[k], chain[i]->ops[1 + 2 * k]);
+        if (chain[i]->steps[k]) freeze(l.view[i].lens[k], chain[i]->ops[2 + 2 * k]);
+      }
+    // An index out of range is an error when the view is made, as in NumPy.
+    for (size_t k = 0; k < chain[0]->steps.size(); ++k)
+      if (!chain[0]->steps[k]) checked_index(K.exprs->var(l.view[0].starts[k], DType::I64), src, int(k), at);
   }
 
   void aug_assign(const Stmt& s, std::vector<LStmt>& at, int depth) {
@@ -574,7 +651,7 @@ class KernelLowerer {
     Local& l = it->second;
     if (!l.array) error(base.span, fmt::format("'{}' is a scalar, not an array", base.name));
     size_t nidx = target.args.size() - 1;
-    bool slices = int(nidx) < l.type.rank;  // X[i] = row
+    bool slices = int(nidx) < l.type.rank || !l.view.empty();  // X[i] = row; through a view
     for (size_t k = 1; k < target.args.size(); ++k) slices |= target.args[k]->kind == ExprKind::Slice;
     if (slices) return view_store(target, l, value, at);
     if (int(nidx) != l.type.rank)
@@ -610,7 +687,6 @@ class KernelLowerer {
     if (v->rank() > view->rank())
       error(value.span, fmt::format("could not broadcast input array from shape {} into shape {}", v->type.str(),
                                     view->type.str()));
-    if (view->rank() == 0) error(target.span, "an element is assigned with one index per axis");
     const Node* b = t->b.broadcast(v, view->shape, value.span);
     if (typing_) return;
     if (reads_elsewhere(b, view, l.buf)) b = t->b.copy(b, value.span);
@@ -884,7 +960,7 @@ class KernelLowerer {
     for (auto* v : values) {
       if (v->kind == ExprKind::Name) {
         auto it = locals_.find(v->name);
-        if (it != locals_.end() && it->second.array && !it->second.param &&
+        if (it != locals_.end() && it->second.array && !it->second.param && it->second.view.empty() &&
             K.buffers[size_t(it->second.buf)].kind == BufferKind::Result &&
             std::find(K.results.begin(), K.results.end(), it->second.buf) == K.results.end()) {
           K.results.push_back(it->second.buf);

@@ -489,6 +489,22 @@ const Node* Builder::slice(const Node* src, int axis, const Node* start, const N
   return make(std::move(v));
 }
 
+const Node* Builder::view(const Node* src, const std::vector<int64_t>& steps, const std::vector<const Node*>& starts,
+                          const std::vector<const Node*>& lens, Span span) {
+  if (steps.size() != size_t(src->rank()) || starts.size() != steps.size() || lens.size() != steps.size())
+    internal_error("array_ir", "a view needs a step, a start and a length per axis");
+  Node v{ArrayOp::View, Type{}};
+  v.span = span;
+  v.ops = {src};
+  for (size_t k = 0; k < steps.size(); ++k) {
+    v.ops.push_back(starts[k]);
+    v.ops.push_back(steps[k] ? lens[k] : nullptr);
+  }
+  v.steps = steps;
+  finish_view(v);
+  return make(std::move(v));
+}
+
 const Node* Builder::broadcast(const Node* a, std::vector<const Node*> shape, Span span) {
   auto got = broadcast_shapes(a->shape, shape, span);
   if (got.size() != shape.size())

@@ -185,6 +185,11 @@ class Builder {
   /** x[start:stop:step] on `axis`; start/stop may be null (None). */
   const Node* slice(const Node* src, int axis, const Node* start, const Node* stop,
                     int64_t step, Span span);
+  /** A view of `src` from its parts: per axis a step (0: the index
+   *  starts[k], checked and wrapped when read), a start and a length (the
+   *  parts `slice` and `index` compute; lengths null for step 0). */
+  const Node* view(const Node* src, const std::vector<int64_t>& steps, const std::vector<const Node*>& starts,
+                   const std::vector<const Node*>& lens, Span span);
   const Node* broadcast(const Node* a, std::vector<const Node*> shape, Span span);
   const Node* iota(const Node* len, Span span);
   const Node* random(int kind, const Node* seed, const Node* len, Span span);
