@@ -198,6 +198,7 @@ class KernelLowerer {
     };
     std::vector<Level> view;
     InputSig source;  // of buf
+    bool rebindable = false;  // bound to views
   };
 
   [[noreturn]] void error(Span s, const std::string& msg) const { user_error(k_.src.get(), s, msg); }
@@ -531,24 +532,28 @@ class KernelLowerer {
 
   void array_local(const Expr& target, Local& l, const Expr& value, std::vector<LStmt>& at, int depth) {
     if (l.param) error(target.span, fmt::format("'{}' is a parameter; assign its elements ({}[i] = ...) instead", target.name, target.name));
-    if (depth > 0 || l.assigned)
-      error(target.span, fmt::format("array '{}' must be assigned once, at the top level of the kernel", target.name));
-    l.assigned = true;
-    if (typing_) return;
     auto t = typed_scope();
     const Node* n = node(*t, value);
+    // A view of an array (r = X[i]) may be bound again anywhere, in loops
+    // too: binding it only sets its bounds. Other arrays are allocated once.
+    const Node* base = n;
+    while (base->kind == ArrayOp::View) base = base->ops[0];
+    bool view = n->kind == ArrayOp::View && base->kind == ArrayOp::Input && base->ival < kVarInput;
+    if (l.assigned && view != l.rebindable)
+      error(target.span, fmt::format("array '{}' is bound to a view and to another array; give each its own name", target.name));
+    l.rebindable = view;
+    if (!view && (depth > 0 || l.assigned))
+      error(target.span, fmt::format("array '{}' must be assigned once, at the top level of the kernel (a slice "
+                                     "such as {} = X[i] may be bound in loops)", target.name, target.name));
+    l.assigned = true;
+    if (typing_) return;
     // A name of another array is that array (NumPy aliasing), not a copy.
     if (n->kind == ArrayOp::Input && n->ival < kVarInput) {
       l.buf = int(n->ival);
       return;
     }
     // A slice of one is a view of its memory.
-    const Node* base = n;
-    while (base->kind == ArrayOp::View) base = base->ops[0];
-    if (n->kind == ArrayOp::View && base->kind == ArrayOp::Input && base->ival < kVarInput) {
-      bind_view(l, n, base, at);
-      return;
-    }
+    if (view) return bind_view(l, n, base, at);
     BufferKind kind = returned_names_.count(target.name) ? BufferKind::Result : BufferKind::Temp;
     StatementLowering sl(K, at, {n}, where_, boundscheck_);
     l.type = strong(n->type);
@@ -577,7 +582,12 @@ class KernelLowerer {
   void bind_view(Local& l, const Node* n, const Node* base, std::vector<LStmt>& at) {
     std::vector<const Node*> chain;
     for (const Node* v = n; v != base; v = v->ops[0]) chain.insert(chain.begin(), v);
-    if (l.view.empty()) {  // the variables, once for every pass
+    if (!l.view.empty()) {  // bound again: the same kind of view of the same array
+      bool same = l.view.size() == chain.size() && l.buf == int(base->ival);
+      for (size_t i = 0; same && i < chain.size(); ++i) same = l.view[i].steps == chain[i]->steps;
+      if (!same)
+        error(n->span, "a view bound again must view the same array with the same steps; give it another name");
+    } else {  // the variables, once for every pass
       for (const Node* v : chain) {
         Local::Level level;
         level.steps = v->steps;

@@ -98,6 +98,46 @@ print(c)
   CHECK(error_of("def f(x):\n    x.T[1] = 0\n    return 0\nz = f(zeros((2, 2)))\n") != "(no error)");
 }
 
+TEST_CASE("views bound in loops: r = X[i] and w = x[i:i + 2] read and write the array's memory") {
+  Jit jit;
+  std::string out = run(jit, R"(
+def rowsum(X):
+    out = zeros(X.shape[0])
+    for i in range(X.shape[0]):
+        r = X[i]
+        out[i] = sum(r * r)
+        if i == 0:
+            r[0] = 100.0
+    return out
+def pairs(x):
+    s = 0.0
+    for i in prange(len(x) - 1):
+        w = x[i:i + 2]
+        s += w[0] * w[1]
+    return s
+def later(x):
+    i = 1
+    y = x[i:]
+    i = 3
+    return y[0] + len(y)
+X = arange(6).reshape((2, 3)) * 1.0
+print(rowsum(X))
+print(X)
+print(pairs(arange(5) * 1.0), later(arange(5) * 1.0))
+)");
+  CHECK(out == "[ 5. 50.]\n[[100.   1.   2.]\n [  3.   4.   5.]]\n20.0 5.0\n");
+  CHECK(error_of("def f(x, y):\n    for i in range(2):\n        r = x[i:]\n        r = y[i:]\n    return 0\n"
+                 "z = f(zeros(3), zeros(3))\n")
+            .find("a view bound again must view the same array") != std::string::npos);
+  CHECK(error_of("def f(x):\n    for i in range(2):\n        r = x * 2\n    return 0\nz = f(zeros(3))\n")
+            .find("must be assigned once, at the top level") != std::string::npos);
+  CHECK(error_of("def f(x):\n    r = x[1:]\n    r = x * 2\n    for i in range(2):\n        r[i] = 1\n    return 0\n"
+                 "z = f(zeros(3))\n")
+            .find("bound to a view and to another array") != std::string::npos);
+  CHECK(error_of("def f(X):\n    r = X[5]\n    for i in range(2):\n        r[i] = 1\n    return 0\nz = f(zeros((2, 2)))\n")
+            .find("index 5 is out of bounds for axis 0 with size 2") != std::string::npos);
+}
+
 TEST_CASE("straight-line kernels are inlined and fuse: drawdown, filtered group sum, tuples") {
   Jit jit;
   std::string out = run(jit, R"(
