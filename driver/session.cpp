@@ -39,7 +39,7 @@ namespace numjit {
 
 namespace {
 
-const char* kStageNames[] = {"tokens", "ast", "typed", "array", "fused", "loops", "llvm", "llvm-opt", "asm"};
+const char* kStageNames[] = {"tokens", "ast", "typed", "array", "fused", "loops", "llvm", "llvm-opt", "asm", "remarks"};
 
 /** Names an expression reads (so only those become kernel inputs). */
 void collect_names(const Expr& e, std::set<std::string>& out) {
@@ -103,7 +103,7 @@ std::string expr_text(const Source& src, const Span& span) {
 }  // namespace
 
 Stage parse_stage(std::string_view name) {
-  for (int i = 0; i <= int(Stage::Asm); ++i)
+  for (int i = 0; i <= int(Stage::Remarks); ++i)
     if (name == kStageNames[i]) return Stage(i);
   std::string all;
   for (auto* n : kStageNames) all += std::string(all.empty() ? "" : ", ") + n;
@@ -402,6 +402,7 @@ class Session {
         case Stage::Llvm: out += engine().text(lk.kernel, codegen_options(), CodegenText::Llvm); break;
         case Stage::LlvmOpt: out += engine().text(lk.kernel, codegen_options(), CodegenText::LlvmOpt); break;
         case Stage::Asm: out += engine().text(lk.kernel, codegen_options(), CodegenText::Asm); break;
+        case Stage::Remarks: out += engine().text(lk.kernel, codegen_options(), CodegenText::Remarks); break;
         default: out += fmt::format("{}: a kernel with loops (see --emit=loops)\n", def.name); break;
       }
     }
@@ -951,6 +952,7 @@ class Session {
       case Stage::Llvm: out += engine().text(lower(*p), codegen_options(), CodegenText::Llvm); return;
       case Stage::LlvmOpt: out += engine().text(lower(*p), codegen_options(), CodegenText::LlvmOpt); return;
       case Stage::Asm: out += engine().text(lower(*p), codegen_options(), CodegenText::Asm); return;
+      case Stage::Remarks: out += engine().text(lower(*p), codegen_options(), CodegenText::Remarks); return;
       default: return;
     }
   }

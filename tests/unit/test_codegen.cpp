@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <atomic>
+#include <cstdlib>
 #include <cstring>
 #include <random>
 #include <regex>
@@ -410,6 +411,27 @@ TEST_CASE("host threads share eval's cached loop-kernel calls and get the same b
 }  // TEST_SUITE
 
 TEST_SUITE("codegen") {
+
+// Stage::Remarks: what LLVM's loop vectorizer said (its optimisation
+// remarks), one line each. The width depends on the host; that it vectorized
+// an elementwise loop at some width > 1 does not.
+TEST_CASE("the remarks stage reports the loop vectorizer's width, or why a loop was not vectorized") {
+  std::vector<double> p(64, 1.5), q(64, 2.5);
+  Jit jit;
+  std::string elementwise = jit.emit("p * 2.0 + q", Stage::Remarks, {{"p", p}, {"q", q}});
+  INFO(elementwise);
+  size_t at = elementwise.find("loop-vectorize passed");
+  REQUIRE(at != std::string::npos);
+  size_t w = elementwise.find("vectorization width: ", at);
+  REQUIRE(w != std::string::npos);
+  CHECK(std::atoi(elementwise.c_str() + w + 21) > 1);
+  std::string scan = jit.emit("cumsum(p)", Stage::Remarks, {{"p", p}});
+  INFO(scan);
+  CHECK(scan.find("loop-vectorize missed") != std::string::npos);
+  CHECK(scan.find("loop-vectorize passed") == std::string::npos);
+  CHECK(parse_stage("remarks") == Stage::Remarks);
+  CHECK(std::string(stage_name(Stage::Remarks)) == "remarks");
+}
 
 TEST_CASE("fastmath is off by default and, when asked for, marks float math fast") {
   std::vector<double> p(8), q(8);
