@@ -551,6 +551,21 @@ void run_loop_kernel(benchmark::State& st, F call, int64_t bytes, int64_t elems)
   set_counters(st, t0, bytes, elems);
 }
 
+/** K7 for a loop kernel: jit.eval("ewma(p, 0.1)") at n = 1000 against the
+ *  same kernel through the typed fast path (Jit::function); the difference
+ *  is eval's overhead for a call of a kernel with loops. */
+void BM_K7_loop_eval(benchmark::State& st) {
+  Inputs& in = inputs();
+  loop_kernels(1);  // defines ewma in jit_for(1)
+  numjit::Args args{{"p", view_prefix(in.p, kK7N)}};
+  run_numjit(st, 1, "ewma(p, 0.1)", args, 2 * B * kK7N, kK7N);
+}
+void BM_K7_loop_fn(benchmark::State& st) {
+  Inputs& in = inputs();
+  LoopKernels& k = loop_kernels(1);
+  numjit::View<const double> p(in.p.data(), kK7N);
+  run_loop_kernel(st, [&] { return k.ewma(p, kK6Alpha); }, 2 * B * kK7N, kK7N);
+}
 void BM_K6_numjit(benchmark::State& st, bool boundscheck) {
   Inputs& in = inputs();
   LoopKernels& k = loop_kernels(1, boundscheck);
@@ -838,6 +853,8 @@ void register_all() {
   // also at all threads, where its pool must not make a small call slower.
   reg("K7/numjit/threads:1", [](benchmark::State& st) { BM_K7_numjit(st, 1); }, benchmark::kMicrosecond);
   reg("K7/cpp/threads:1", [](benchmark::State& st) { BM_K7_cpp(st); }, benchmark::kMicrosecond);
+  reg("K7/numjit-loop-eval/threads:1", [](benchmark::State& st) { BM_K7_loop_eval(st); }, benchmark::kMicrosecond);
+  reg("K7/numjit-loop-fn/threads:1", [](benchmark::State& st) { BM_K7_loop_fn(st); }, benchmark::kMicrosecond);
   for (int T : thread_counts())
     if (T > 1)
       reg("K7/numjit/threads:" + std::to_string(T), [T](benchmark::State& st) { BM_K7_numjit(st, T); },

@@ -9,6 +9,8 @@
 #include <llvm/ExecutionEngine/Orc/ExecutionUtils.h>
 #include <llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h>
 #include <llvm/ExecutionEngine/Orc/LLJIT.h>
+#include <llvm/IR/DiagnosticHandler.h>
+#include <llvm/IR/DiagnosticInfo.h>
 #include <llvm/IR/LegacyPassManager.h>
 #include <llvm/IR/Module.h>
 #include <llvm/MC/TargetRegistry.h>
@@ -81,6 +83,36 @@ void add_libmvec(llvm::TargetLibraryInfoImpl& tlii) {
   }();
   tlii.addVectorizableFunctions(descs);
 }
+
+/** Collects the loop vectorizer's optimisation remarks (what
+ *  `-pass-remarks=loop-vectorize -pass-remarks-missed=loop-vectorize
+ *  -pass-remarks-analysis=loop-vectorize` would print) as text lines; other
+ *  passes' remarks are dropped, other diagnostics go to LLVM's default. */
+struct VectorizeRemarks : llvm::DiagnosticHandler {
+  std::string lines;
+
+  static bool wanted(llvm::StringRef pass) { return pass == "loop-vectorize"; }
+  bool isAnalysisRemarkEnabled(llvm::StringRef pass) const override { return wanted(pass); }
+  bool isMissedOptRemarkEnabled(llvm::StringRef pass) const override { return wanted(pass); }
+  bool isPassedOptRemarkEnabled(llvm::StringRef pass) const override { return wanted(pass); }
+  using llvm::DiagnosticHandler::isAnyRemarkEnabled;
+  bool isAnyRemarkEnabled() const override { return true; }
+
+  bool handleDiagnostics(const llvm::DiagnosticInfo& di) override {
+    auto* r = llvm::dyn_cast<llvm::DiagnosticInfoIROptimization>(&di);
+    if (!r) return false;
+    if (!wanted(r->getPassName())) return true;
+    const char* kind = r->isPassed() ? "passed" : r->isMissed() ? "missed" : "analysis";
+    std::string where;
+    if (auto* bb = llvm::dyn_cast_or_null<llvm::BasicBlock>(r->getCodeRegion()); bb && bb->hasName())
+      where = fmt::format(" [loop '{}']", bb->getName().str());
+    std::string msg = r->getMsg();
+    for (char& c : msg)
+      if (c == '\n') c = ' ';
+    lines += fmt::format("{}: {} {}{}: {}\n", r->getFunction().getName().str(), r->getPassName().str(), kind, where, msg);
+    return true;
+  }
+};
 
 }  // namespace
 
@@ -256,8 +288,15 @@ JitEngine::Stats JitEngine::stats() const { return impl_->stats; }
 std::string JitEngine::text(const Kernel& k, const CodegenOptions& opts, CodegenText what) {
   std::lock_guard<std::mutex> lock(mu_);
   llvm::LLVMContext ctx;
+  VectorizeRemarks* remarks = nullptr;
+  if (what == CodegenText::Remarks) {
+    auto handler = std::make_unique<VectorizeRemarks>();
+    remarks = handler.get();
+    ctx.setDiagnosticHandler(std::move(handler), /*RespectFilters=*/false);
+  }
   auto m = impl_->build(ctx, k, k.name.empty() ? "kernel" : k.name, opts);
   if (what != CodegenText::Llvm) impl_->optimize(*m, opts.opt_level);
+  if (remarks) return remarks->lines;
   std::string out;
   llvm::raw_string_ostream os(out);
   if (what != CodegenText::Asm) {

@@ -29,8 +29,12 @@ class CompiledKernel {
   std::unique_ptr<Impl> impl_;
 };
 
-/** Text a kernel produces at the later stages (--emit=llvm|llvm-opt|asm). */
-enum class CodegenText { Llvm, LlvmOpt, Asm };
+/** Text a kernel produces at the later stages (--emit=llvm|llvm-opt|asm),
+ *  or the remarks of LLVM's loop vectorizer while it is optimised
+ *  (--emit=remarks): one line per remark,
+ *  `FUNCTION: loop-vectorize passed|missed|analysis [loop 'HEADER']: MESSAGE`,
+ *  in the order LLVM emitted them. */
+enum class CodegenText { Llvm, LlvmOpt, Asm, Remarks };
 
 /** One LLJIT instance for the host CPU. Thread-safe: compiles are serialised. */
 class JitEngine {
@@ -52,7 +56,10 @@ class JitEngine {
   };
   Stats stats() const;
 
-  /** The LLVM IR (before or after optimisation) or assembly of `k`. */
+  /** The LLVM IR (before or after optimisation), assembly or vectorization
+   *  remarks of `k`. Builds in a context of its own and never touches the
+   *  code caches; only Remarks installs a diagnostic handler, so compile()
+   *  pays nothing for it. */
   std::string text(const Kernel& k, const CodegenOptions& opts, CodegenText what);
 
   /** Host CPU name and feature string (part of cache keys). */

@@ -39,7 +39,7 @@ namespace numjit {
 
 namespace {
 
-const char* kStageNames[] = {"tokens", "ast", "typed", "array", "fused", "loops", "llvm", "llvm-opt", "asm"};
+const char* kStageNames[] = {"tokens", "ast", "typed", "array", "fused", "loops", "llvm", "llvm-opt", "asm", "remarks"};
 
 /** Names an expression reads (so only those become kernel inputs). */
 void collect_names(const Expr& e, std::set<std::string>& out) {
@@ -103,7 +103,7 @@ std::string expr_text(const Source& src, const Span& span) {
 }  // namespace
 
 Stage parse_stage(std::string_view name) {
-  for (int i = 0; i <= int(Stage::Asm); ++i)
+  for (int i = 0; i <= int(Stage::Remarks); ++i)
     if (name == kStageNames[i]) return Stage(i);
   std::string all;
   for (auto* n : kStageNames) all += std::string(all.empty() ? "" : ", ") + n;
@@ -347,16 +347,34 @@ class Session {
    *  the kernel compiled for their signature (once) and called on them. */
   std::vector<Value> call_loop_kernel(const std::shared_ptr<const Source>& src, const Expr& e, const KernelDef& k,
                                       const std::map<std::string, Value>& vars) {
+    LoopCall call = prepare_loop_call(src, e, k, vars);
+    return run_loop_call(*call.compiled, call.args, *k.src, *src, e.span);
+  }
+
+  /** A call of a loop kernel, ready to run: the arguments by parameter, the
+   *  expression each came from (in the order they were evaluated), and the
+   *  kernel compiled for their signature. */
+  struct LoopCall {
+    std::vector<Value> args;
+    std::vector<std::pair<size_t, const Expr*>> order;  // parameter, argument expression
+    std::shared_ptr<Compiled> compiled;
+  };
+
+  LoopCall prepare_loop_call(const std::shared_ptr<const Source>& src, const Expr& e, const KernelDef& k,
+                             const std::map<std::string, Value>& vars) {
     const Stmt& def = *k.def;
     size_t np = def.params.size();
     if (e.args.size() - 1 > np)
       user_error(src.get(), e.span, fmt::format("{}() takes {} argument{} but {} were given", def.name, np,
                                                 np == 1 ? "" : "s", e.args.size() - 1));
-    std::vector<Value> args(np);
+    LoopCall call;
+    std::vector<Value>& args = call.args;
+    args.resize(np);
     std::vector<bool> given(np, false);
     for (size_t i = 1; i < e.args.size(); ++i) {
       args[i - 1] = evaluate(src, *e.args[i], vars, false).at(0);
       given[i - 1] = true;
+      call.order.push_back({i - 1, e.args[i].get()});
     }
     for (auto& kw : e.keywords) {
       size_t i = 0;
@@ -365,6 +383,7 @@ class Session {
       if (given[i]) user_error(src.get(), kw.name_span, fmt::format("{}() got multiple values for argument '{}'", def.name, kw.name));
       args[i] = evaluate(src, *kw.value, vars, false).at(0);
       given[i] = true;
+      call.order.push_back({i, kw.value.get()});
     }
     std::vector<InputSig> sigs;
     std::string key = fmt::format("loop-kernel|k{}|{}|{}|{}(", kernels_version_, opts_.opt_level, opts_.boundscheck, def.name);
@@ -383,6 +402,7 @@ class Session {
         case Stage::Llvm: out += engine().text(lk.kernel, codegen_options(), CodegenText::Llvm); break;
         case Stage::LlvmOpt: out += engine().text(lk.kernel, codegen_options(), CodegenText::LlvmOpt); break;
         case Stage::Asm: out += engine().text(lk.kernel, codegen_options(), CodegenText::Asm); break;
+        case Stage::Remarks: out += engine().text(lk.kernel, codegen_options(), CodegenText::Remarks); break;
         default: out += fmt::format("{}: a kernel with loops (see --emit=loops)\n", def.name); break;
       }
     }
@@ -402,10 +422,18 @@ class Session {
       std::lock_guard<std::mutex> lock(cache_mu_);
       cache_.emplace(key, c);
     }
+    call.compiled = std::move(c);
+    return call;
+  }
+
+  /** Calls a prepared loop kernel; a runtime error names the failing
+   *  statement of the kernel (`ksrc`) and the call at `span` of `src`. */
+  std::vector<Value> run_loop_call(const Compiled& c, const std::vector<Value>& args, const Source& ksrc,
+                                   const Source& src, Span span) {
     try {
-      return invoke(*c, args, nullptr, e.span);
+      return invoke(c, args, nullptr, span);
     } catch (const Error& err) {
-      throw Error(kernel_error(*k.src, err.what(), *src, e.span));
+      throw Error(kernel_error(ksrc, err.what(), src, span));
     }
   }
 
@@ -512,42 +540,20 @@ class Session {
     // parsing and compiling.
     std::string key = fmt::format("{}|{}|{}|k{}|eval:{}\n", opts_.opt_level, opts_.fastmath, opts_.boundscheck,
                                   kernels_version_, expr);
-    std::vector<Value> inputs;
-    for (auto& [name, v] : args) key += signature(name, v).str() + ";";
+    for (auto& [name, v] : args) {
+      key += signature(name, v).str() + ";";
+      // A weak scalar is folded into the code as a constant (as in build()):
+      // its value is part of what was compiled.
+      if (v.is_scalar() && v.weak())
+        key += is_float(v.dtype()) ? fmt::format("={:a};", v.scalar<double>()) : fmt::format("={};", v.scalar<int64_t>());
+    }
     std::shared_ptr<EvalEntry> entry;
     {
       std::lock_guard<std::mutex> lock(cache_mu_);
       auto it = eval_cache_.find(key);
       if (it != eval_cache_.end()) entry = it->second;
     }
-    if (!entry) {
-      auto src = std::make_shared<const Source>("<eval>", std::string(expr));
-      auto m = std::make_shared<Module>(parse(src));
-      if (m->body.size() == 1 && m->body[0]->kind == StmtKind::Expr) {
-        if (const KernelDef* k = loop_kernel_call(*m->body[0]->value)) {
-          std::map<std::string, Value> vars;
-          for (auto& [name, v] : args) vars[name] = v;
-          auto vals = call_loop_kernel(src, *m->body[0]->value, *k, vars);
-          if (vals.size() != 1) throw Error("eval() of a kernel that returns a tuple: use run() and get()");
-          return vals[0];
-        }
-      }
-      entry = compile_eval(expr, args, key);
-    }
-    for (int i : entry->arg_index) inputs.push_back(args[size_t(i)].second);
-    if (!entry->compiled->code && !entry->compiled->loops) return entry->constant;
-    return invoke(*entry->compiled, inputs, entry->src.get(), entry->span).at(0);
-  }
-
-  struct EvalEntry {
-    std::shared_ptr<const Source> src;
-    Span span;
-    std::shared_ptr<Compiled> compiled;
-    std::vector<int> arg_index;  // kernel input i is args[arg_index[i]]
-    Value constant;              // the value when the expression is constant
-  };
-
-  std::shared_ptr<EvalEntry> compile_eval(std::string_view expr, const Args& args, const std::string& key) {
+    if (entry) return run_entry(*entry, args);
     auto src = std::make_shared<const Source>("<eval>", std::string(expr));
     Module m = parse(src);
     if (m.body.size() != 1 || m.body[0]->kind != StmtKind::Expr)
@@ -555,22 +561,112 @@ class Session {
     const Expr& e = *m.body[0]->value;
     std::map<std::string, Value> vars;
     for (auto& [name, v] : args) vars[name] = v;
+    if (const KernelDef* k = loop_kernel_call(e)) {
+      LoopCall call = prepare_loop_call(src, e, *k, vars);
+      auto vals = run_loop_call(*call.compiled, call.args, *k->src, *src, e.span);
+      if (vals.size() != 1) throw Error("eval() of a kernel that returns a tuple: use run() and get()");
+      entry = loop_call_entry(src, e, *k, call, vars, args);
+      if (entry) {
+        std::lock_guard<std::mutex> lock(cache_mu_);
+        eval_cache_.emplace(key, entry);
+      }
+      return vals[0];
+    }
+    entry = expr_entry(src, e, vars, args, "");
+    if (entry->arg_index.size() != entry->sigs)
+      throw Error("eval(): load() is not available in eval; pass arrays as arguments");
+    {
+      std::lock_guard<std::mutex> lock(cache_mu_);
+      eval_cache_.emplace(key, entry);
+    }
+    return run_entry(*entry, args);
+  }
+
+  /** What a cached eval runs: one compiled expression over some of the
+   *  arguments, or a call of a loop kernel whose arguments are arguments of
+   *  the eval or compiled expressions over them. Immutable once cached. */
+  struct EvalEntry {
+    std::shared_ptr<const Source> src;
+    Span span;
+    std::shared_ptr<Compiled> compiled;  // the expression's kernel, or the loop kernel
+    std::vector<int> arg_index;          // kernel input i is args[arg_index[i]]
+    size_t sigs = 0;                     // inputs the expression has (arg_index.size() unless it loads)
+    Value constant;                      // the value when the expression is constant
+    bool folded = false;                 // weak scalar arguments were folded in as constants
+    // A loop-kernel call (kernel_src set): each parameter's argument, in the
+    // order the call evaluates them: args[index], or `expr` run on the args.
+    struct LoopArg {
+      size_t param = 0;
+      int index = -1;
+      std::shared_ptr<EvalEntry> expr;
+    };
+    std::vector<LoopArg> loop_args;
+    std::shared_ptr<const Source> kernel_src;
+  };
+
+  Value run_entry(const EvalEntry& entry, const Args& args) {
+    if (entry.kernel_src) {
+      std::vector<Value> in(entry.loop_args.size());
+      for (auto& a : entry.loop_args) in[a.param] = a.expr ? run_entry(*a.expr, args) : args[size_t(a.index)].second;
+      return run_loop_call(*entry.compiled, in, *entry.kernel_src, *entry.src, entry.span).at(0);
+    }
+    if (!entry.compiled->code && !entry.compiled->loops) return entry.constant;
+    std::vector<Value> inputs;
+    inputs.reserve(entry.arg_index.size());
+    for (int i : entry.arg_index) inputs.push_back(args[size_t(i)].second);
+    return invoke(*entry.compiled, inputs, entry.src.get(), entry.span).at(0);
+  }
+
+  /** `e` (of `src`) compiled over `args` (bound as `vars`); a non-empty
+   *  `text` shares the statement cache (keyed by it). */
+  std::shared_ptr<EvalEntry> expr_entry(const std::shared_ptr<const Source>& src, const Expr& e,
+                                        const std::map<std::string, Value>& vars, const Args& args,
+                                        const std::string& text) {
     auto p = build(src, e, vars, false);
     auto entry = std::make_shared<EvalEntry>();
     entry->src = src;
     entry->span = e.span;
+    entry->sigs = p->sigs.size();
+    entry->folded = !p->constants.empty();
     for (auto& s : p->sigs)
       for (size_t i = 0; i < args.size(); ++i)
         if (args[i].first == s.name) entry->arg_index.push_back(int(i));
-    if (entry->arg_index.size() != p->sigs.size()) throw Error("eval(): load() is not available in eval; pass arrays as arguments");
-    entry->compiled = compile(*p, "");
+    entry->compiled = compile(*p, text.empty() ? "" : cache_key(text, *p));
     if (!entry->compiled->code && !entry->compiled->loops) {
       const Node* r = p->roots[0];
       entry->constant = Value::scalar(r->dtype(), r->fval, r->ival, r->type.weak);
     }
-    std::lock_guard<std::mutex> lock(cache_mu_);
-    eval_cache_.emplace(key, entry);
     return entry;
+  }
+
+  /** The eval entry of a loop-kernel call that just ran (`call`), or null
+   *  when an argument must go through evaluate() each time: a subscript
+   *  (it may be a view, which the kernel may write through), a nested
+   *  loop-kernel call, load(), or an expression with a weak scalar folded
+   *  in. */
+  std::shared_ptr<EvalEntry> loop_call_entry(const std::shared_ptr<const Source>& src, const Expr& e,
+                                             const KernelDef& k, const LoopCall& call,
+                                             const std::map<std::string, Value>& vars, const Args& args) {
+    auto entry = std::make_shared<EvalEntry>();
+    entry->src = src;
+    entry->span = e.span;
+    entry->compiled = call.compiled;
+    entry->kernel_src = k.src;
+    for (auto& [param, x] : call.order) {
+      EvalEntry::LoopArg a;
+      a.param = param;
+      if (x->kind == ExprKind::Name) {
+        for (size_t i = 0; i < args.size(); ++i)  // the last one, as in `vars`
+          if (args[i].first == x->name) a.index = int(i);
+        if (a.index < 0) return nullptr;
+      } else {
+        if (x->kind == ExprKind::Subscript || calls_loop_kernel(*x) || calls_load(*x)) return nullptr;
+        a.expr = expr_entry(src, *x, vars, args, expr_text(*src, x->span));
+        if (a.expr->arg_index.size() != a.expr->sigs || a.expr->folded) return nullptr;
+      }
+      entry->loop_args.push_back(std::move(a));
+    }
+    return entry->loop_args.size() == call.args.size() ? entry : nullptr;
   }
 
   // --- scripts ----------------------------------------------------------------------
@@ -856,6 +952,7 @@ class Session {
       case Stage::Llvm: out += engine().text(lower(*p), codegen_options(), CodegenText::Llvm); return;
       case Stage::LlvmOpt: out += engine().text(lower(*p), codegen_options(), CodegenText::LlvmOpt); return;
       case Stage::Asm: out += engine().text(lower(*p), codegen_options(), CodegenText::Asm); return;
+      case Stage::Remarks: out += engine().text(lower(*p), codegen_options(), CodegenText::Remarks); return;
       default: return;
     }
   }

@@ -3,7 +3,8 @@
 // entry until frontend's input_is_incomplete() says it is whole, and runs it
 // or a :command. Everything a command shows comes from the public Jit API
 // (emit, eval, get, set); the loop IR text is read for the `vectorized` and
-// `parallel` markers that the printer puts on loops.
+// `parallel` markers that the printer puts on loops, and :explain reads the
+// loop vectorizer's remarks from emit(Stage::Remarks).
 #include "tools/repl.h"
 
 #include <editline/readline.h>
@@ -50,7 +51,7 @@ const Command kCommands[] = {
     {":llvm", "EXPR", "optimised LLVM IR"},
     {":asm", "EXPR", "machine code"},
     {":time", "EXPR", "median run time over repetitions, and GB/s"},
-    {":explain", "EXPR", "fusion groups, loops (vectorized? parallel?), bytes per element"},
+    {":explain", "EXPR", "fusion groups, loops (parallel? vectorized, at what width, per LLVM's remarks), bytes per element"},
     {":threads", "[N]", "show or set the worker threads (0: default), keeping the variables"},
     {":vars", "", "the variables with their types and shapes"},
     {":reset", "", "forget every variable"},
@@ -312,6 +313,53 @@ std::string widest_vector(const std::string& llvm) {
     if (total > best_bits) best_bits = total, best = llvm.substr(p, close - p + 1);
   }
   return best;
+}
+
+/** What LLVM's loop vectorizer said about one loop (--emit=remarks lines
+ *  with the same function and loop header, in order). */
+struct LoopRemarks {
+  std::string function, loop;  // loop: the header block's name, "" when the remark names none
+  int width = 0, interleave = 0;  // from the passed remark; 0: not vectorized / not interleaved
+  bool passed = false, missed = false;
+  std::vector<std::string> reasons;  // analysis and missed messages
+};
+
+/** Groups the remark lines of `text` by function and loop, in order. */
+std::vector<LoopRemarks> read_remarks(const std::string& text) {
+  std::vector<LoopRemarks> loops;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    // FUNCTION: loop-vectorize KIND [loop 'HEADER']: MESSAGE
+    size_t colon = line.find(": loop-vectorize ");
+    if (colon == std::string::npos) continue;
+    std::string function = line.substr(0, colon), rest = line.substr(colon + 17);
+    size_t kind_end = rest.find_first_of(" :");
+    std::string kind = rest.substr(0, kind_end), loop;
+    size_t at = rest.find(" [loop '");
+    size_t msg = rest.find(": ");
+    if (at != std::string::npos && at < msg) {
+      size_t close = rest.find("']", at);
+      loop = rest.substr(at + 8, close - at - 8);
+      msg = rest.find(": ", close);
+    }
+    std::string message = msg == std::string::npos ? "" : rest.substr(msg + 2);
+    if (loops.empty() || loops.back().function != function || loops.back().loop != loop)
+      loops.push_back(LoopRemarks{function, loop});
+    LoopRemarks& l = loops.back();
+    auto number_after = [&](const char* key) {
+      size_t p = message.find(key);
+      return p == std::string::npos ? 0 : std::atoi(message.c_str() + p + std::strlen(key));
+    };
+    if (kind == "passed") {
+      l.passed = true;
+      if (int w = number_after("vectorization width: ")) l.width = w;
+      if (int n = number_after("interleaved count: ")) l.interleave = n;
+    } else {
+      l.missed |= kind == "missed";
+      if (std::find(l.reasons.begin(), l.reasons.end(), message) == l.reasons.end()) l.reasons.push_back(message);
+    }
+  }
+  return loops;
 }
 
 // ---------------------------------------------------------------------------
@@ -634,6 +682,39 @@ class Repl {
     }
     if (!vec.empty()) out_ << "widest vector type in the optimised LLVM IR: " << vec << "\n";
     else out_ << "no vector types in the optimised LLVM IR\n";
+    explain_remarks(arg);
+  }
+
+  /** Each loop as LLVM's loop vectorizer reported it (its optimisation
+   *  remarks): the width and interleave count it chose, or why not. Loops
+   *  the loop IR marks `vectorized` are written as vectors by numjit itself,
+   *  so the vectorizer has nothing (left) to do there. */
+  void explain_remarks(const std::string& arg) {
+    std::string text;
+    try {
+      text = jit_->emit(arg, Stage::Remarks, {}, kEntryName);
+    } catch (const Error&) {
+      return;
+    }
+    auto loops = read_remarks(text);
+    out_ << "LLVM loop vectorizer (optimisation remarks):\n";
+    if (loops.empty()) out_ << "  no remarks (no loop reached the vectorizer)\n";
+    for (auto& l : loops) {
+      std::string where = l.function + (l.loop.empty() ? "" : fmt::format(", loop '{}'", l.loop));
+      std::string verdict;
+      if (l.width > 1) {
+        verdict = fmt::format("vectorized, width {}, interleave count {}", l.width, std::max(l.interleave, 1));
+      } else {
+        verdict = "not vectorized";
+        if (l.passed && l.interleave > 1) verdict += fmt::format(" (interleaved, count {})", l.interleave);
+      }
+      std::string why;
+      if (l.width <= 1)
+        for (auto& r : l.reasons)
+          if (r != "loop not vectorized")
+            why += (why.empty() ? ": " : "; ") + (r.rfind("loop not vectorized: ", 0) == 0 ? r.substr(21) : r);
+      out_ << fmt::format("  {}: {}{}\n", where, verdict, why);
+    }
   }
 
   void threads(const std::string& arg) {

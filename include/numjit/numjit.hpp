@@ -155,8 +155,10 @@ struct Options {
   bool disk_cache = true;   ///< keep compiled kernels on disk between processes
 };
 
-/** Pipeline stages, in order; --emit=STAGE, the REPL and golden tests use them. */
-enum class Stage { Tokens, Ast, Typed, Array, Fused, Loops, Llvm, LlvmOpt, Asm };
+/** Pipeline stages, in order; --emit=STAGE, the REPL and golden tests use them.
+ *  Remarks is not a stage of its own: the loop vectorizer's optimisation
+ *  remarks while llvm-opt is made (the REPL's :explain reads them). */
+enum class Stage { Tokens, Ast, Typed, Array, Fused, Loops, Llvm, LlvmOpt, Asm, Remarks };
 /** Parses "tokens", "ast", ... "asm"; throws Error naming the valid ones. */
 Stage parse_stage(std::string_view name);
 const char* stage_name(Stage s);

@@ -77,6 +77,23 @@ TEST_CASE("a new engine loads a kernel from the disk cache instead of compiling 
   fs::remove_all(dir);
 }
 
+TEST_CASE("the vectorizer remarks of :explain compile nothing and leave the caches alone") {
+  fs::path dir = fs::temp_directory_path() / fmt_name("remarks");
+  fs::remove_all(dir);
+  Kernel k = kernel_of("cumsum(x) * 2");
+  JitEngine e(dir.string());
+  std::string remarks = e.text(k, {}, CodegenText::Remarks);
+  CHECK(remarks.find(": loop-vectorize ") != std::string::npos);
+  CHECK(e.stats().compiles == 0);
+  CHECK(e.stats().disk_hits == 0);
+  CHECK((!fs::exists(dir) || fs::is_empty(dir)));  // nothing written to disk
+  e.compile(k, {});
+  CHECK(e.stats().compiles == 1);  // the first real compile is a miss
+  CHECK(e.text(k, {}, CodegenText::Remarks) == remarks);
+  CHECK(e.stats().compiles == 1);
+  fs::remove_all(dir);
+}
+
 TEST_CASE("a corrupt or truncated cache file is ignored and rewritten") {
   fs::path dir = fs::temp_directory_path() / fmt_name("corrupt");
   fs::remove_all(dir);

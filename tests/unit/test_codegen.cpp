@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <atomic>
+#include <cstdlib>
 #include <cstring>
 #include <random>
 #include <regex>
@@ -364,9 +365,73 @@ TEST_CASE("one Jit used from several host threads at once: concurrent compiles a
   CHECK(failures.load() == 0);
 }
 
+
+// eval's cache entry for a loop-kernel call (kernel, argument mapping,
+// argument expressions) is built by whichever thread misses first and then
+// shared: every thread must get the single-threaded bits.
+TEST_CASE("host threads share eval's cached loop-kernel calls and get the same bits") {
+  Options o;
+  o.disk_cache = false;
+  const char* def = "def ewma(x, a):\n    out = empty_like(x)\n    out[0] = x[0]\n    for i in range(1, len(x)):\n"
+                    "        out[i] = a * x[i] + (1 - a) * out[i - 1]\n    return out\n";
+  Jit jit(o);
+  jit.run(def);
+  auto p = randoms(20000, 3), q = randoms(20000, 4);
+  Args args{{"p", p}, {"q", q}, {"a", Value::scalar(DType::F64, 0.2, 0)}};
+  const char* exprs[] = {"ewma(p, 0.1)", "ewma(a=a, x=q)", "ewma(p * q - 1.0, a)"};
+  std::vector<std::vector<double>> want;
+  {
+    Jit single(o);
+    single.run(def);
+    for (const char* e : exprs) want.push_back(single.eval(e, args).array().to_vector<double>());
+  }
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 40; ++i) {
+        size_t which = size_t(t + i) % 3;
+        try {
+          std::vector<double> got = jit.eval(exprs[which], args).array().to_vector<double>();
+          for (size_t k = 0; k < got.size(); ++k)
+            if (!same_bits(got[k], want[which][k])) {
+              ++failures;
+              break;
+            }
+        } catch (const std::exception&) {
+          ++failures;
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  CHECK(failures.load() == 0);
+}
+
 }  // TEST_SUITE
 
 TEST_SUITE("codegen") {
+
+// Stage::Remarks: what LLVM's loop vectorizer said (its optimisation
+// remarks), one line each. The width depends on the host; that it vectorized
+// an elementwise loop at some width > 1 does not.
+TEST_CASE("the remarks stage reports the loop vectorizer's width, or why a loop was not vectorized") {
+  std::vector<double> p(64, 1.5), q(64, 2.5);
+  Jit jit;
+  std::string elementwise = jit.emit("p * 2.0 + q", Stage::Remarks, {{"p", p}, {"q", q}});
+  INFO(elementwise);
+  size_t at = elementwise.find("loop-vectorize passed");
+  REQUIRE(at != std::string::npos);
+  size_t w = elementwise.find("vectorization width: ", at);
+  REQUIRE(w != std::string::npos);
+  CHECK(std::atoi(elementwise.c_str() + w + 21) > 1);
+  std::string scan = jit.emit("cumsum(p)", Stage::Remarks, {{"p", p}});
+  INFO(scan);
+  CHECK(scan.find("loop-vectorize missed") != std::string::npos);
+  CHECK(scan.find("loop-vectorize passed") == std::string::npos);
+  CHECK(parse_stage("remarks") == Stage::Remarks);
+  CHECK(std::string(stage_name(Stage::Remarks)) == "remarks");
+}
 
 TEST_CASE("fastmath is off by default and, when asked for, marks float math fast") {
   std::vector<double> p(8), q(8);

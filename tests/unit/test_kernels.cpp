@@ -478,6 +478,78 @@ TEST_CASE("kernels are callable through eval") {
   CHECK(y.array().to_vector<double>() == std::vector<double>{1, 1.5, 2.25});
 }
 
+// eval of a loop-kernel call caches the compiled kernel and how the call's
+// arguments map to its parameters; a hit must read the new values, follow
+// keyword order and expression arguments, and a redefinition must miss.
+TEST_CASE("eval of a loop-kernel call: cached calls agree with the first and a redefinition invalidates them") {
+  Jit jit;
+  run(jit, "def scan(x, a, b):\n    out = empty_like(x)\n    s = 0.0\n    for i in range(len(x)):\n"
+           "        s = a * s + b * x[i]\n        out[i] = s\n    return out\n");
+  auto scan = [](const std::vector<double>& x, double a, double b) {
+    std::vector<double> out(x.size());
+    double s = 0;
+    for (size_t i = 0; i < x.size(); ++i) out[i] = s = a * s + b * x[i];
+    return out;
+  };
+  std::vector<double> x = {1, 2, 3, 4}, y = {-1, 0.5, 8, 2, 7};
+  const char* exprs[] = {"scan(x, a, 2.0)", "scan(b=2.0, x=x, a=a)", "scan(x * 2.0 + 1.0, a, 1.0)"};
+  for (std::string e : exprs) {
+    CAPTURE(e);
+    std::vector<double> x2(x.size()), y2(y.size());
+    for (size_t i = 0; i < x.size(); ++i) x2[i] = x[i] * 2 + 1;
+    for (size_t i = 0; i < y.size(); ++i) y2[i] = y[i] * 2 + 1;
+    bool doubled = e.find("x * 2.0") != std::string::npos;
+    double b = doubled ? 1.0 : 2.0;
+    // The first call compiles; the later ones (same signatures, new values
+    // and lengths) are cache hits.
+    for (int round = 0; round < 3; ++round) {
+      double a = 0.25 * (round + 1);
+      const std::vector<double>& in = round == 1 ? y : x;
+      std::vector<double> want = scan(doubled ? (round == 1 ? y2 : x2) : in, a, b);
+      Value got = jit.eval(e, {{"x", in}, {"a", Value::scalar(DType::F64, a, 0)}});
+      CHECK(got.array().to_vector<double>() == want);
+    }
+  }
+  // Same text and signatures after a redefinition: the new kernel runs.
+  run(jit, "def scan(x, a, b):\n    out = empty_like(x)\n    for i in range(len(x)):\n"
+           "        out[i] = a + b * x[i]\n    return out\n");
+  Value got = jit.eval("scan(x, a, 2.0)", {{"x", x}, {"a", Value::scalar(DType::F64, 0.5, 0)}});
+  CHECK(got.array().to_vector<double>() == std::vector<double>{2.5, 4.5, 6.5, 8.5});
+}
+
+// A weak scalar argument (a Python number, as get() returns for `n = 2`) is
+// folded into the compiled code, so eval's cache must not reuse it for
+// another value of the same signature.
+TEST_CASE("eval with a weak scalar argument of a new value does not reuse the cached code") {
+  Jit jit;
+  std::vector<double> x = {1, 2};
+  for (double n : {2.0, 3.0, 2.0}) {
+    Value v = Value::scalar(DType::F64, n, 0, /*weak=*/true);
+    CHECK(jit.eval("sum(x * n)", {{"x", x}, {"n", v}}).scalar<double>() == 3 * n);
+  }
+}
+
+TEST_CASE("eval of a loop-kernel call reports a runtime error the same way on every call") {
+  Jit jit;
+  run(jit, "def pick(x, i):\n    s = 0.0\n    for j in range(2):\n        s += x[i + j]\n    return s\n");
+  std::vector<double> x = {1, 2, 3};
+  CHECK(jit.eval("pick(x, 1)", {{"x", x}}).scalar<double>() == 5.0);
+  std::vector<std::string> errors;
+  for (int k = 0; k < 3; ++k) {
+    try {
+      jit.eval("pick(x, 2)", {{"x", x}});
+      errors.push_back("(no error)");
+    } catch (const Error& e) {
+      errors.push_back(e.what());
+    }
+  }
+  CHECK(errors[0].find("out of bounds") != std::string::npos);
+  CHECK(errors[0].find("(in the call at <eval>:1:1)") != std::string::npos);
+  CHECK(errors[1] == errors[0]);
+  CHECK(errors[2] == errors[0]);
+  CHECK(jit.eval("pick(x, 0)", {{"x", x}}).scalar<double>() == 3.0);  // the entry survives the error
+}
+
 }  // TEST_SUITE
 
 TEST_SUITE("kernels") {

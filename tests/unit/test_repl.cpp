@@ -14,6 +14,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <regex>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -337,6 +338,30 @@ TEST_CASE("the inspection commands, :threads, :reset and mistakes") {
   CHECK(has(s.out, "\n>>> unknown command ':tpye' (did you mean ':type'?); :help lists the commands\n"));
   CHECK(has(s.out, "\n  :explain EXPR   "));
   CHECK(has(s.out, "\n>>> session reset: no variables\n>>> no variables\n>>> <stdin>:1:1: error: unknown name 'p'\n"));
+}
+
+TEST_CASE(":explain reports from LLVM's remarks each loop's vectorization width, or why it was not vectorized") {
+  auto s = run_piped(
+      "p = arange(1000) * 0.5\n"
+      "q = p + 1.0\n"
+      ":explain p * 2.0 + q\n"
+      ":explain cumsum(p)\n");
+  INFO("session output:\n" << s.out);
+  CHECK(s.status == 0);
+  size_t second = s.out.find(">>> fusion: ", s.out.find(">>> fusion: ") + 1);
+  REQUIRE(second != std::string::npos);
+  std::string elementwise = s.out.substr(0, second), scan = s.out.substr(second);
+  const char* head = "\nLLVM loop vectorizer (optimisation remarks):\n";
+  CHECK(has(elementwise, head));
+  CHECK(has(scan, head));
+  // The host decides the width (4 f64 lanes on AVX2, 8 with AVX-512).
+  std::smatch m;
+  REQUIRE(std::regex_search(elementwise, m, std::regex(R"(\n  kernel[^\n]*: vectorized, width (\d+), interleave count (\d+)\n)")));
+  CHECK(std::stoi(m[1]) > 1);
+  CHECK(std::stoi(m[2]) >= 1);
+  // A running sum is a recurrence through memory and a register: LLVM says why.
+  CHECK(std::regex_search(scan, std::regex(R"(\n  kernel[^\n]*: not vectorized: [^\n]+\n)")));
+  CHECK(!has(scan, ": vectorized, width"));
 }
 
 TEST_CASE("a person at a terminal: echo, continuation, an error, :time, completion, history, Ctrl-C, Ctrl-D") {
