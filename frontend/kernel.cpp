@@ -705,13 +705,13 @@ class KernelLowerer {
   }
 
   // Whether `e` reads buffer `buf` other than element for element through
-  // `view`. Scalars and arrays fusion computes first (scans, reductions,
-  // copies) are done before the store loop starts, so they do not count.
+  // `view`. Scalars, and the arrays fusion always computes first (group and
+  // axis reductions, copies), are done before the store loop starts, so they
+  // do not count; a scan may run inside the loop, so it does.
   static bool reads_elsewhere(const Node* e, const Node* view, int buf) {
     if (e == view || e->rank() == 0) return false;
     if (e->kind == ArrayOp::Input) return e->ival == buf;
-    if (e->kind == ArrayOp::GroupReduce || e->kind == ArrayOp::Copy || (e->kind == ArrayOp::Reduce))
-      return false;
+    if (e->kind == ArrayOp::GroupReduce || e->kind == ArrayOp::Copy || e->kind == ArrayOp::Reduce) return false;
     for (const Node* o : e->ops)
       if (o && reads_elsewhere(o, view, buf)) return true;
     return false;
@@ -1294,7 +1294,7 @@ LoopKernel lower_kernel(const KernelDef& k, const std::vector<InputSig>& sigs,
                         const std::map<std::string, KernelDef>* kernels, bool boundscheck) {
   std::vector<std::string> stack{k.def->name};
   LoopKernel lk = KernelLowerer(k, sigs, kernels, boundscheck, &stack).run();
-  merge_reductions(lk.kernel);
+  merge_reductions(lk.kernel, false);  // a user's loop variables live on after their loop
   version_bounds_checks(lk.kernel);
   return lk;
 }

@@ -40,7 +40,7 @@ class Lowering {
     for (const Node* r : plan_.roots) materialise(r);
     for (const Node* r : plan_.roots) k_.results.push_back(buf_of_.at(r));
     drop_passed_checks(k_.body);
-    merge_reductions(k_);
+    merge_reductions(k_, true);
     return std::move(k_);
   }
 

@@ -94,6 +94,8 @@ void add(Use& into, const Use& u) {
 }
 
 // Folds the reductions after body[i] that can run in its loop into it.
+void merge_in(Kernel& k, std::vector<LStmt>& body, bool elementwise);
+
 void merge_into(Kernel& k, std::vector<LStmt>& body, size_t i) {
   Use r1 = use_of(body[i]);
   Use stay;                       // statements that stay between
@@ -131,7 +133,9 @@ void merge_into(Kernel& k, std::vector<LStmt>& body, size_t i) {
     if (s.kind == LStmtKind::Check) {
       // Checks read no memory the reductions could make unsafe; they move
       // before body[i] when nothing before them here writes what they read.
-      if (meets(us.reads, r1.writes) || meets(us.reads, stay.writes)) break;
+      if (meets(us.reads, r1.writes) || meets(us.reads, stay.writes) || meets(us.bufs_read, r1.bufs_written) ||
+          meets(us.bufs_read, stay.bufs_written))
+        break;
       hoist.push_back(j);
       continue;
     }
@@ -149,17 +153,106 @@ void merge_into(Kernel& k, std::vector<LStmt>& body, size_t i) {
   body = std::move(out);
 }
 
-void merge_in(Kernel& k, std::vector<LStmt>& body) {
-  for (auto& s : body) {
-    merge_in(k, s.body);
-    merge_in(k, s.orelse);
+// Every expression of `s` (nested statements too) with `from` replaced by `to`.
+void rename_stmt(LoopBuilder& b, LStmt& s, const LExpr* from, const LExpr* to, std::map<const LExpr*, const LExpr*>& memo) {
+  auto r = [&](const LExpr*& e) {
+    if (e) e = rename(b, e, from, to, memo);
+  };
+  r(s.value), r(s.lo), r(s.hi), r(s.step);
+  for (auto& e : s.args) r(e);
+  for (auto& a : s.accs) r(a.value);
+  for (auto& t : s.body) rename_stmt(b, t, from, to, memo);
+  for (auto& t : s.orelse) rename_stmt(b, t, from, to, memo);
+}
+
+bool has_check(const std::vector<LStmt>& body) {
+  for (auto& t : body)
+    if (t.kind == LStmtKind::Check || has_check(t.body) || has_check(t.orelse)) return true;
+  return false;
+}
+
+// An elementwise loop as lowering emits them: counted, no jumps, no
+// reductions whose results other loops could need.
+bool map_loop(const LStmt& s) {
+  if (s.kind != LStmtKind::For || s.step || jumps(s)) return false;
+  std::function<bool(const std::vector<LStmt>&)> plain = [&](const std::vector<LStmt>& body) {
+    for (auto& t : body) {
+      if (t.kind == LStmtKind::For ? !map_loop(t) : t.kind != LStmtKind::Store && t.kind != LStmtKind::Assign &&
+                                                        t.kind != LStmtKind::Check)
+        return false;
+    }
+    return true;
+  };
+  return plain(s.body);
+}
+
+// Folds the elementwise loops after body[i] over the same range into it
+// (a, b = x + 1, x * 2 reads x once): their allocations and checks move
+// before it. Nested loops of the merged body merge in turn.
+void merge_maps_into(Kernel& k, std::vector<LStmt>& body, size_t i) {
+  Use r1 = use_of(body[i]);
+  Use stay;
+  std::vector<size_t> hoist, merged;
+  for (size_t j = i + 1; j < body.size(); ++j) {
+    const LStmt& s = body[j];
+    if (jumps(s) || s.kind == LStmtKind::While || s.kind == LStmtKind::If || s.kind == LStmtKind::ReduceLoop) break;
+    Use us = use_of(s);
+    bool independent = !meets(us.reads, r1.writes) && !meets(us.reads, stay.writes) &&
+                       !meets(us.bufs_read, r1.bufs_written) && !meets(us.bufs_read, stay.bufs_written) &&
+                       !meets(us.bufs_written, r1.bufs_read) && !meets(us.bufs_written, r1.bufs_written) &&
+                       !meets(us.bufs_written, stay.bufs_read) && !meets(us.writes, stay.reads) &&
+                       !meets(us.writes, stay.writes);
+    // Two loops that can both fail would change which error comes first.
+    bool one_fails = !(has_check(s.body) && has_check(body[i].body));
+    if (map_loop(s) && s.lo == body[i].lo && s.hi == body[i].hi && s.parallel == body[i].parallel &&
+        s.vectorize == body[i].vectorize && independent && one_fails) {
+      std::map<const LExpr*, const LExpr*> memo;
+      LStmt moved = s;
+      for (auto& t : moved.body)
+        rename_stmt(*k.exprs, t, k.exprs->var(s.var, DType::I64), k.exprs->var(body[i].var, DType::I64), memo);
+      for (auto& t : moved.body) body[i].body.push_back(std::move(t));
+      add(r1, us);
+      merged.push_back(j);
+      continue;
+    }
+    if (s.kind == LStmtKind::Check || s.kind == LStmtKind::AllocResult || s.kind == LStmtKind::AllocTemp) {
+      // Moves before body[i] when nothing before it here writes what it reads.
+      if (meets(us.reads, r1.writes) || meets(us.reads, stay.writes) || meets(us.bufs_read, r1.bufs_written) ||
+          meets(us.bufs_read, stay.bufs_written) || meets(us.bufs_written, r1.bufs_read) ||
+          meets(us.bufs_written, r1.bufs_written))
+        break;
+      hoist.push_back(j);
+      continue;
+    }
+    if (s.kind == LStmtKind::For) break;
+    add(stay, us);
   }
-  for (size_t i = 0; i < body.size(); ++i)
+  if (merged.empty()) return;
+  std::vector<LStmt> out;
+  for (size_t m = 0; m < i; ++m) out.push_back(std::move(body[m]));
+  for (size_t m : hoist) out.push_back(std::move(body[m]));
+  out.push_back(std::move(body[i]));
+  for (size_t m = i + 1; m < body.size(); ++m)
+    if (std::find(hoist.begin(), hoist.end(), m) == hoist.end() && std::find(merged.begin(), merged.end(), m) == merged.end())
+      out.push_back(std::move(body[m]));
+  body = std::move(out);
+  size_t at = i + hoist.size();
+  merge_in(k, body[at].body, true);
+}
+
+void merge_in(Kernel& k, std::vector<LStmt>& body, bool elementwise) {
+  for (auto& s : body) {
+    merge_in(k, s.body, elementwise);
+    merge_in(k, s.orelse, elementwise);
+  }
+  for (size_t i = 0; i < body.size(); ++i) {
     if (eligible(body[i])) merge_into(k, body, i);
+    else if (elementwise && map_loop(body[i])) merge_maps_into(k, body, i);
+  }
 }
 
 }  // namespace
 
-void merge_reductions(Kernel& k) { merge_in(k, k.body); }
+void merge_reductions(Kernel& k, bool elementwise) { merge_in(k, k.body, elementwise); }
 
 }  // namespace numjit

@@ -298,6 +298,8 @@ TEST_CASE("results over the same elements share one reduction loop (multi-output
   CHECK(count(loops, "acc1=min(x[k0]) acc3=max(x[k0])") == 1);
   // sum and mean: the same sum, computed once.
   CHECK(count(loops, "=sum(") == 1);
+  // Two maps over x: one loop storing both, both outputs allocated first.
+  CHECK(count(loops, "out0[i0] = (x[i0] + 1)\n    out1[i0] = (x[i0] * 2)") == 1);
 }
 
 TEST_CASE("K5 the transcendental expression is one loop with no temporary") {
