@@ -674,7 +674,101 @@ class Session {
   void run(std::string_view source, std::string_view filename, bool echo) {
     auto src = std::make_shared<const Source>(std::string(filename), std::string(source));
     module_ = std::make_shared<Module>(parse(src));
-    for (auto& s : module_->body) statement(src, *s, echo, nullptr);
+    const auto& body = module_->body;
+    for (size_t i = 0; i < body.size();) {
+      size_t j = i;
+      while (j < body.size() && batchable(*body[j])) ++j;
+      if (j - i >= 2 && run_batch(src, i, j)) {
+        i = j;
+        continue;
+      }
+      statement(src, *body[i], echo, nullptr);
+      ++i;
+    }
+  }
+
+  // --- batches: consecutive assignments compiled as one program ------------------
+  //
+  // `lo = min(x)` then `hi = max(x)`: the statements' values are the roots of
+  // one program, so multi-output fusion reads x once. Only `name = expr`
+  // where expr is a pure array expression is batched (no kernel with loops,
+  // no load, print or save; not a bare name or a slice, which alias). Any
+  // error, or a value that would alias another, and the statements run one
+  // by one instead: they are pure, so running them again is the same, and
+  // errors are reported by the statement that raises them, in order.
+
+  bool batchable(const Stmt& s) const {
+    if (s.kind != StmtKind::Assign || s.targets.size() != 1 || s.targets[0]->kind != ExprKind::Name) return false;
+    const Expr& e = *s.value;
+    if (e.kind == ExprKind::Name || e.kind == ExprKind::Subscript || e.kind == ExprKind::Tuple) return false;
+    if (e.kind == ExprKind::Int || e.kind == ExprKind::Float || e.kind == ExprKind::Bool || e.kind == ExprKind::Unary)
+      return false;  // n = 5, a = -0.5: Python numbers, bound without a kernel
+    return !calls_load(e) && !calls_loop_kernel(e) && !loop_kernel_call(e) && !is_call_to(e, "print") &&
+           !is_call_to(e, "save");
+  }
+
+  static bool computes(const Node* n) {
+    switch (n->kind) {
+      case ArrayOp::Unary:
+      case ArrayOp::Binary:
+      case ArrayOp::Math:
+      case ArrayOp::Cast:
+      case ArrayOp::Select:
+      case ArrayOp::Reduce:
+      case ArrayOp::Scan:
+      case ArrayOp::GroupReduce:
+      case ArrayOp::Iota:
+      case ArrayOp::Random:
+      case ArrayOp::Copy: return true;
+      default: return false;
+    }
+  }
+
+  bool run_batch(const std::shared_ptr<const Source>& src, size_t i, size_t j) {
+    const auto& body = module_->body;
+    std::vector<Value> vals;
+    std::unique_ptr<Program> p;
+    try {
+      p = std::make_unique<Program>(src);
+      p->span = body[i]->span;
+      Scope scope;
+      std::set<std::string> used;
+      std::string text;
+      for (size_t k = i; k < j; ++k) {
+        collect_names(*body[k]->value, used);
+        text += body[k]->targets[0]->name + " = " + expr_text(*src, body[k]->value->span) + "\n";
+      }
+      for (auto& [name, v] : vars_) {
+        if (!used.count(name)) {
+          scope.other_names.push_back(name);
+        } else if (v.is_scalar() && v.weak()) {  // a Python number, as in build()
+          bool fl = is_float(v.dtype());
+          scope.vars[name] = fl ? p->b.const_float(v.scalar<double>(), v.dtype(), true)
+                                : v.dtype() == DType::Bool ? p->b.const_bool(v.scalar<bool>())
+                                                           : p->b.const_int(v.scalar<int64_t>(), v.dtype(), true);
+          p->constants += fl ? fmt::format("{}={:a};", name, v.scalar<double>())
+                             : fmt::format("{}={};", name, v.scalar<int64_t>());
+        } else {
+          bind_input(*p, scope, name, v, body[i]->span);
+        }
+      }
+      scope.kernels = &kernels_;
+      for (size_t k = i; k < j; ++k) {
+        SemaValue v = lower_expr(p->b, scope, *body[k]->value);
+        if (v.kind != SemaValue::Kind::Node || !computes(v.node)) return false;
+        if (std::find(p->roots.begin(), p->roots.end(), v.node) != p->roots.end()) return false;  // would share memory
+        p->roots.push_back(v.node);
+        p->names.push_back(body[k]->targets[0]->name);
+        scope.vars[body[k]->targets[0]->name] = v.node;
+      }
+      auto c = compile(*p, cache_key(text, *p));
+      if (std::getenv("NUMJIT_DEBUG")) std::cerr << "one kernel for " << text;
+      vals = call(*c, p->roots, p->inputs, src.get(), body[i]->span);
+    } catch (const Error&) {
+      return false;
+    }
+    for (size_t k = 0; k < vals.size(); ++k) vars_[p->names[k]] = vals[k];
+    return true;
   }
 
   /** Executes a top-level statement; with `emit`, appends its stage text. */

@@ -24,6 +24,30 @@ std::string run(const std::string& src) {
 
 TEST_SUITE("script") {
 
+TEST_CASE("consecutive assignments run as one program, with the semantics of one statement at a time") {
+  // lo and hi read x in one pass; the values are those of each alone.
+  Jit jit;
+  jit.run("x = random(100003, seed=4)\na = 0.5\nlo = min(x)\nhi = max(x)\ny = x * a + lo\ns = sum(x)\nm = mean(x)\n");
+  Value x = jit.get("x");
+  CHECK(jit.get("lo").scalar<double>() == jit.eval("min(x)", {{"x", x}}).scalar<double>());
+  CHECK(jit.get("hi").scalar<double>() == jit.eval("max(x)", {{"x", x}}).scalar<double>());
+  CHECK(jit.get("s").scalar<double>() == jit.eval("sum(x)", {{"x", x}}).scalar<double>());
+  CHECK(jit.get("m").scalar<double>() == jit.eval("mean(x)", {{"x", x}}).scalar<double>());
+  CHECK(jit.get("y").array().to_vector<double>() ==
+        jit.eval("x * 0.5 + lo", {{"x", x}, {"lo", jit.get("lo")}}).array().to_vector<double>());
+  // Equal values are still two arrays.
+  CHECK(run("x = arange(4) * 1.0\na = x + 1\nb = x + 1\na[0] = 100\nprint(a, b)\n") ==
+        "[100.   2.   3.   4.] [1. 2. 3. 4.]\n");
+  // An error is raised by its statement, after the ones before it ran.
+  Jit e;
+  CHECK_THROWS_WITH_AS(e.run("x = arange(4) * 1.0\nc = x * 2\nd = nope + 1\n", "s.nj"),
+                       doctest::Contains("s.nj:3:5: error: unknown name 'nope'"), Error);
+  CHECK(e.get("c").array().to_vector<double>() == std::vector<double>{0, 2, 4, 6});
+  CHECK_THROWS_WITH_AS(e.run("f = x * 3\ng = x[1:] + x\n", "t.nj"),
+                       doctest::Contains("t.nj:2:5: error: operands could not be broadcast together"), Error);
+  CHECK(e.get("f").array().to_vector<double>() == std::vector<double>{0, 3, 6, 9});
+}
+
 TEST_CASE("a slice is a view: kernels write through it, and so do assignments") {
   CHECK(run(R"(
 z = arange(8) * 1.0
