@@ -714,16 +714,7 @@ class Emitter {
   }
 
   // --- parallel regions ------------------------------------------------------
-  //
-  // `body(b0, b1, extras)` is emitted into a task function of its own (the
-  // nj_task_fn ABI) and run over blocks [0, nblocks) by nj_parallel_for.
-  // The task sees the kernel's state through a frame the caller fills: the
-  // argument views, every variable's current value, the result and scratch
-  // buffers, and `extras` (values of the caller the body needs). Variables
-  // are private to each task; results go to memory only. With `last_values`
-  // the task that runs the last block copies its variables back (a prange's
-  // loop variable and body locals hold the last iteration's values after it,
-  // as in Python).
+
   // What a region's statement touches: the frame carries only these.
   struct Touched {
     std::vector<bool> vars, assigned, bufs;
@@ -748,6 +739,16 @@ class Emitter {
     for (auto& b : s.orelse) touch(b, t);
   }
 
+  // `body(b0, b1, extras)` is emitted into a task function of its own (the
+  // nj_task_fn ABI) and run over blocks [0, nblocks) by nj_parallel_for.
+  // The task sees the kernel's state through a frame the caller fills: the
+  // argument views, the current values of the variables `scope` touches,
+  // the result and scratch buffers it touches, and `extras` (values of the
+  // caller the body needs). Variables
+  // are private to each task; results go to memory only. With `last_values`
+  // the task that runs the last block copies its variables back (a prange's
+  // loop variable and body locals hold the last iteration's values after it,
+  // as in Python).
   void parallel_region(const LStmt& scope, LValue* nblocks, std::vector<LValue*> extras,
                        const std::function<void(LValue*, LValue*, const std::vector<LValue*>&)>& body,
                        bool last_values = false) {
