@@ -132,14 +132,7 @@ class Session {
       if (!used.count(name)) {
         scope.other_names.push_back(name);
       } else if (v.is_scalar() && v.weak()) {
-        // A variable bound to a literal expression is a Python number
-        // (NEP 50): a weak constant, so `n = -1; 2 ** n` is 0.5 as in Python.
-        bool fl = is_float(v.dtype());
-        scope.vars[name] = fl ? p->b.const_float(v.scalar<double>(), v.dtype(), true)
-                              : v.dtype() == DType::Bool ? p->b.const_bool(v.scalar<bool>())
-                                                         : p->b.const_int(v.scalar<int64_t>(), v.dtype(), true);
-        p->constants += fl ? fmt::format("{}={:a};", name, v.scalar<double>())
-                           : fmt::format("{}={};", name, v.scalar<int64_t>());
+        bind_number(*p, scope, name, v);
       } else {
         bind_input(*p, scope, name, v, e.span);
       }
@@ -166,6 +159,17 @@ class Session {
       p->roots = {v.node};
     }
     return p;
+  }
+
+  // A variable bound to a literal expression is a Python number (NEP 50): a
+  // weak constant, so `n = -1; 2 ** n` is 0.5 as in Python. Its value is part
+  // of the cache key.
+  static void bind_number(Program& p, Scope& scope, const std::string& name, const Value& v) {
+    bool fl = is_float(v.dtype());
+    scope.vars[name] = fl ? p.b.const_float(v.scalar<double>(), v.dtype(), true)
+                          : v.dtype() == DType::Bool ? p.b.const_bool(v.scalar<bool>())
+                                                     : p.b.const_int(v.scalar<int64_t>(), v.dtype(), true);
+    p.constants += fl ? fmt::format("{}={:a};", name, v.scalar<double>()) : fmt::format("{}={};", name, v.scalar<int64_t>());
   }
 
   const Node* bind_input(Program& p, Scope& scope, const std::string& name, const Value& v, Span span) {
@@ -741,13 +745,8 @@ class Session {
       for (auto& [name, v] : vars_) {
         if (!used.count(name)) {
           scope.other_names.push_back(name);
-        } else if (v.is_scalar() && v.weak()) {  // a Python number, as in build()
-          bool fl = is_float(v.dtype());
-          scope.vars[name] = fl ? p->b.const_float(v.scalar<double>(), v.dtype(), true)
-                                : v.dtype() == DType::Bool ? p->b.const_bool(v.scalar<bool>())
-                                                           : p->b.const_int(v.scalar<int64_t>(), v.dtype(), true);
-          p->constants += fl ? fmt::format("{}={:a};", name, v.scalar<double>())
-                             : fmt::format("{}={};", name, v.scalar<int64_t>());
+        } else if (v.is_scalar() && v.weak()) {
+          bind_number(*p, scope, name, v);
         } else {
           bind_input(*p, scope, name, v, body[i]->span);
         }

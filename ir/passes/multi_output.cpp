@@ -96,6 +96,23 @@ void add(Use& into, const Use& u) {
 // Folds the reductions after body[i] that can run in its loop into it.
 void merge_in(Kernel& k, std::vector<LStmt>& body, bool elementwise);
 
+// body[i] after merging: the `hoist` statements first, then body[i] and
+// `after`, then the rest but the `merged` ones (folded into body[i]).
+void reorder(std::vector<LStmt>& body, size_t i, const std::vector<size_t>& hoist, const std::vector<size_t>& merged,
+             std::vector<LStmt> after) {
+  auto moved = [&](size_t m) {
+    return std::find(hoist.begin(), hoist.end(), m) != hoist.end() || std::find(merged.begin(), merged.end(), m) != merged.end();
+  };
+  std::vector<LStmt> out;
+  for (size_t m = 0; m < i; ++m) out.push_back(std::move(body[m]));
+  for (size_t m : hoist) out.push_back(std::move(body[m]));
+  out.push_back(std::move(body[i]));
+  for (auto& a : after) out.push_back(std::move(a));
+  for (size_t m = i + 1; m < body.size(); ++m)
+    if (!moved(m)) out.push_back(std::move(body[m]));
+  body = std::move(out);
+}
+
 void merge_into(Kernel& k, std::vector<LStmt>& body, size_t i) {
   Use r1 = use_of(body[i]);
   Use stay;                       // statements that stay between
@@ -142,15 +159,7 @@ void merge_into(Kernel& k, std::vector<LStmt>& body, size_t i) {
     add(stay, us);
   }
   if (merged.empty()) return;
-  std::vector<LStmt> out;
-  for (size_t m = 0; m < i; ++m) out.push_back(std::move(body[m]));
-  for (size_t m : hoist) out.push_back(std::move(body[m]));
-  out.push_back(std::move(body[i]));
-  for (auto& a : aliases) out.push_back(std::move(a));
-  for (size_t m = i + 1; m < body.size(); ++m)
-    if (std::find(hoist.begin(), hoist.end(), m) == hoist.end() && std::find(merged.begin(), merged.end(), m) == merged.end())
-      out.push_back(std::move(body[m]));
-  body = std::move(out);
+  reorder(body, i, hoist, merged, std::move(aliases));
 }
 
 // Every expression of `s` (nested statements too) with `from` replaced by `to`.
@@ -228,14 +237,7 @@ void merge_maps_into(Kernel& k, std::vector<LStmt>& body, size_t i) {
     add(stay, us);
   }
   if (merged.empty()) return;
-  std::vector<LStmt> out;
-  for (size_t m = 0; m < i; ++m) out.push_back(std::move(body[m]));
-  for (size_t m : hoist) out.push_back(std::move(body[m]));
-  out.push_back(std::move(body[i]));
-  for (size_t m = i + 1; m < body.size(); ++m)
-    if (std::find(hoist.begin(), hoist.end(), m) == hoist.end() && std::find(merged.begin(), merged.end(), m) == merged.end())
-      out.push_back(std::move(body[m]));
-  body = std::move(out);
+  reorder(body, i, hoist, merged, {});
   size_t at = i + hoist.size();
   merge_in(k, body[at].body, true);
 }

@@ -14,6 +14,7 @@
 
 #include "driver/driver.h"
 #include "numjit/numjit.hpp"
+#include "test_util.h"
 
 using namespace numjit;
 
@@ -254,20 +255,10 @@ print(sum(M, axis=1)[:3], mean(M, axis=0)[:3], var(M[:, :7], axis=1)[:3], sum(x[
 print(sum(full(10000000, 0.1).astype(f32)), sum(zeros(0).astype(f32)))
 print(group_sum(arange(n) % 7, x, 8), group_mean(arange(n) % 3, x * x, 3))
 )";
-  std::string outs[3];
-  for (int t = 1; t <= 3; ++t) {
-    Options o;
-    o.threads = t;
-    o.disk_cache = false;
-    Jit jit(o);
-    outs[t - 1] = run(jit, script);
-  }
-  CHECK(outs[0] == outs[1]);
-  CHECK(outs[0] == outs[2]);
-  CHECK(outs[0] == reference_run(script, "s.nj"));
+  const std::string out = test::same_output_at_1_2_3_threads(script, "s.nj");
   // 1e7 times 0.1f is 1000000.0149...: the correctly rounded f32 is 1e6
   // (f32 lanes of 128 elements gave 1000001.0, NumPy's pairwise 1000000.1).
-  CHECK(outs[0].find("\n1000000.0 0.0\n") != std::string::npos);
+  CHECK(out.find("\n1000000.0 0.0\n") != std::string::npos);
 }
 
 }  // TEST_SUITE

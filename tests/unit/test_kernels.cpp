@@ -7,6 +7,7 @@
 
 #include "driver/driver.h"
 #include "numjit/numjit.hpp"
+#include "test_util.h"
 
 using namespace numjit;
 
@@ -280,24 +281,14 @@ def none_run(n):
 x = random(777777, seed=5)
 print(red(x, 3), stepped(200001), stepped(0), none_run(2), red(x[:1], 1.0))
 )";
-  std::string outs[3];
-  for (int t = 1; t <= 3; ++t) {
-    Options o;
-    o.threads = t;
-    o.disk_cache = false;
-    Jit jit(o);
-    outs[t - 1] = run(jit, script);
-  }
-  CHECK(outs[0] == outs[1]);
-  CHECK(outs[0] == outs[2]);
-  CHECK(outs[0] == reference_run(script, "k.nj"));
+  const std::string out = test::same_output_at_1_2_3_threads(script, "k.nj");
   // The answers themselves (integers exactly; floats to rounding).
-  CHECK(outs[0].find(", 777777, 999, 777776)") != std::string::npos);
+  CHECK(out.find(", 777777, 999, 777776)") != std::string::npos);
   long long s = 0;
   for (long long j = 200000; j > -5; j -= 3) s += j;
-  CHECK(outs[0].find("(" + std::to_string(s) + ", ") != std::string::npos);
-  CHECK(outs[0].find("(-5, -0.5, -4)") != std::string::npos);  // j = -1, -4
-  CHECK(outs[0].find("(2.5, 7)") != std::string::npos);
+  CHECK(out.find("(" + std::to_string(s) + ", ") != std::string::npos);
+  CHECK(out.find("(-5, -0.5, -4)") != std::string::npos);  // j = -1, -4
+  CHECK(out.find("(2.5, 7)") != std::string::npos);
 }
 
 TEST_CASE("kernels with loops call kernels with loops, inside expressions and loops, at any depth") {
