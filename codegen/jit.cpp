@@ -25,7 +25,11 @@
 #include <llvm/Config/llvm-config.h>
 #include <llvm/Support/MemoryBuffer.h>
 
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
 #include <deque>
+#include <future>
 #include <map>
 #include <optional>
 
@@ -54,6 +58,20 @@ T unwrap(llvm::Expected<T> v, const char* what) {
 void check(llvm::Error e, const char* what) {
   if (e) throw Error(fmt::format("JIT error while {}: {}", what, to_string(std::move(e))));
 }
+
+/** Opt level 2, the default: the function passes the IR of numjit's
+ *  codegen needs -- promote the allocas, clean up, hoist invariants out of
+ *  rotated loops, canonicalise induction variables, vectorize the loops
+ *  left to LLVM (with libmvec) and clean up again -- without LLVM's O3
+ *  extras (inlining and other interprocedural passes, GVN, unswitching,
+ *  unrolling, SLP), which do nothing for these kernels but take time.
+ *  Measured on the workload kernels (bench/RESULTS.md): the same run time
+ *  as O3, and optimisation takes 3-4x less. */
+constexpr const char* kPipeline =
+    "function(sroa<modify-cfg>,early-cse<memssa>,instcombine<max-iterations=1;no-verify-fixpoint>,simplifycfg,"
+    "loop-mssa(licm,loop-rotate,licm),instcombine<max-iterations=1;no-verify-fixpoint>,loop(indvars,loop-deletion),"
+    "inject-tli-mappings,loop-vectorize,instcombine<max-iterations=1;no-verify-fixpoint>,simplifycfg,"
+    "loop-mssa(licm),simplifycfg),globaldce";
 
 // libm functions whose libmvec AVX2 variants the loop vectorizer may call.
 // LLVM 19's own LIBMVEC_X86 table lists only sin, cos, tan, exp, log and pow.
@@ -114,6 +132,34 @@ struct VectorizeRemarks : llvm::DiagnosticHandler {
   }
 };
 
+/** The object files of one kernel as one string (the disk cache's entry):
+ *  per object, its size as a little-endian u64 and its bytes. */
+std::string pack(const std::vector<std::string>& objects) {
+  std::string out;
+  for (const std::string& o : objects) {
+    uint64_t n = o.size();
+    out.append(reinterpret_cast<const char*>(&n), 8);
+    out += o;
+  }
+  return out;
+}
+
+/** The objects of a pack() string; nullopt if it is not one. */
+std::optional<std::vector<std::string_view>> unpack(const std::string& code) {
+  std::vector<std::string_view> objects;
+  for (size_t at = 0; at < code.size();) {
+    uint64_t n;
+    if (code.size() - at < 8) return std::nullopt;
+    std::memcpy(&n, code.data() + at, 8);
+    at += 8;
+    if (n == 0 || code.size() - at < n) return std::nullopt;
+    objects.emplace_back(code.data() + at, n);
+    at += n;
+  }
+  if (objects.empty()) return std::nullopt;
+  return objects;
+}
+
 }  // namespace
 
 struct CompiledKernel::Impl {
@@ -130,7 +176,7 @@ CompiledKernel::~CompiledKernel() {
 
 struct JitEngine::Impl {
   std::unique_ptr<llvm::orc::LLJIT> jit;
-  std::unique_ptr<llvm::TargetMachine> tm;
+  std::unique_ptr<llvm::TargetMachine> tm, tm2;  // tm2: compile_objects' helper thread
   TargetInfo target;
   ObjectCache cache;
   Stats stats;
@@ -148,7 +194,10 @@ struct JitEngine::Impl {
     return m;
   }
 
-  void optimize(llvm::Module& m, int level) {
+  /** Runs the IR optimiser at `level` (CodegenOptions::opt_level) with
+   *  `tm`'s cost model: nothing at 0, LLVM's O1 or O3 pipeline at 1 or 3,
+   *  kPipeline at 2. */
+  void optimize(llvm::Module& m, int level, llvm::TargetMachine& tm) {
     if (level <= 0) return;
     llvm::LoopAnalysisManager lam;
     llvm::FunctionAnalysisManager fam;
@@ -157,9 +206,9 @@ struct JitEngine::Impl {
     llvm::PipelineTuningOptions pto;
     pto.LoopVectorization = true;
     pto.SLPVectorization = true;
-    llvm::PassBuilder pb(tm.get(), pto);
+    llvm::PassBuilder pb(&tm, pto);
     // The TLI must be registered before the default analyses (LLVM19-NOTES.md).
-    llvm::TargetLibraryInfoImpl tlii(tm->getTargetTriple());
+    llvm::TargetLibraryInfoImpl tlii(tm.getTargetTriple());
     add_libmvec(tlii);
     fam.registerPass([&] { return llvm::TargetLibraryAnalysis(tlii); });
     pb.registerModuleAnalyses(mam);
@@ -167,10 +216,85 @@ struct JitEngine::Impl {
     pb.registerFunctionAnalyses(fam);
     pb.registerLoopAnalyses(lam);
     pb.crossRegisterProxies(lam, fam, cgam, mam);
-    llvm::OptimizationLevel ol = level == 1   ? llvm::OptimizationLevel::O1
-                                 : level == 2 ? llvm::OptimizationLevel::O2
-                                              : llvm::OptimizationLevel::O3;
+    if (level == 2) {
+      llvm::ModulePassManager mpm;
+      check(pb.parsePassPipeline(mpm, kPipeline), "building the pass pipeline");
+      mpm.run(m, mam);
+      return;
+    }
+    llvm::OptimizationLevel ol = level == 1 ? llvm::OptimizationLevel::O1 : llvm::OptimizationLevel::O3;
     pb.buildPerModuleDefaultPipeline(ol).run(m, mam);
+  }
+
+  /** Machine code of `m` as an ELF object, generated with `tm`. */
+  static std::string object_file(llvm::Module& m, llvm::TargetMachine& tm) {
+    llvm::SmallVector<char, 0> buf;
+    llvm::raw_svector_ostream os(buf);
+    llvm::legacy::PassManager pm;
+    if (tm.addPassesToEmitFile(pm, os, nullptr, llvm::CodeGenFileType::ObjectFile))
+      throw Error("JIT error: the target cannot emit object files");
+    pm.run(m);
+    return std::string(buf.data(), buf.size());
+  }
+
+  /** The object files of `k`. A module of several functions (a kernel and
+   *  its parallel tasks) is compiled as two parts on two threads, because
+   *  code generation is most of a cold compile: this thread and a helper
+   *  each emit and optimise the whole module in a context of their own
+   *  (the optimiser runs function by function, so both get the same IR),
+   *  split it the same way and generate code for their own part. What a
+   *  part does not keep becomes an external declaration; the JIT links the
+   *  two objects by name (the kernel's symbol prefixes every function name,
+   *  and the JIT's large code model reaches any address). */
+  std::vector<std::string> compile_objects(const Kernel& k, const std::string& symbol, const CodegenOptions& opts) {
+    auto part = [&](llvm::LLVMContext& ctx, std::unique_ptr<llvm::Module> m, llvm::TargetMachine& tm, int which) {
+      if (!m) m = build(ctx, k, symbol, opts);
+      optimize(*m, opts.opt_level, tm);
+      if (which >= 0) keep(*m, split(*m), which);
+      return object_file(*m, tm);
+    };
+    llvm::LLVMContext ctx;
+    auto m = build(ctx, k, symbol, opts);
+    size_t functions = 0;
+    for (const llvm::Function& f : *m) functions += !f.isDeclaration();
+    if (functions < 2) return {part(ctx, std::move(m), *tm, -1)};
+    std::future<std::string> other = std::async(std::launch::async, [&] {
+      llvm::LLVMContext ctx2;
+      return part(ctx2, nullptr, *tm2, 1);
+    });
+    std::string mine = part(ctx, std::move(m), *tm, 0);
+    return {std::move(mine), other.get()};
+  }
+
+  /** Which of two parts each function with a body goes to (in module
+   *  order), balanced by instruction count (code generation takes time in
+   *  proportion). Deterministic: both threads compute it from the same
+   *  optimised module. */
+  static std::vector<int> split(const llvm::Module& m) {
+    std::vector<std::pair<size_t, size_t>> sizes;  // (instructions, index)
+    size_t index = 0;
+    for (const llvm::Function& f : m)
+      if (!f.isDeclaration()) sizes.emplace_back(f.getInstructionCount(), index++);
+    std::stable_sort(sizes.begin(), sizes.end(), [](auto& a, auto& b) { return a.first > b.first; });
+    std::vector<int> part(sizes.size());
+    size_t load[2] = {0, 0};
+    for (auto [n, i] : sizes) {
+      int p = load[1] < load[0];
+      part[i] = p;
+      load[p] += n;
+    }
+    return part;
+  }
+
+  /** Keeps the functions of part `which` and declares the others. */
+  static void keep(llvm::Module& m, const std::vector<int>& part, int which) {
+    size_t index = 0;
+    for (llvm::Function& f : m) {
+      if (f.isDeclaration()) continue;
+      if (part[index++] != which) f.deleteBody();
+      f.setLinkage(llvm::GlobalValue::ExternalLinkage);
+      f.setDSOLocal(false);
+    }
   }
 };
 
@@ -191,6 +315,7 @@ JitEngine::JitEngine(const std::string& cache_dir) : impl_(std::make_unique<Impl
   impl_->target.avx2 = features.find("+avx2") != std::string::npos;
   impl_->target.avx512 = features.find("+avx512f") != std::string::npos;
   impl_->tm = unwrap(jtmb.createTargetMachine(), "creating the target machine");
+  impl_->tm2 = unwrap(jtmb.createTargetMachine(), "creating the target machine");
   impl_->jit = unwrap(llvm::orc::LLJITBuilder().setJITTargetMachineBuilder(std::move(jtmb)).create(),
                       "creating the JIT");
   auto& jd = impl_->jit->getMainJITDylib();
@@ -249,38 +374,39 @@ std::shared_ptr<CompiledKernel> JitEngine::compile(const Kernel& k, const Codege
     impl_->live[symbol] = out;
     return out;
   };
-  std::optional<std::string> object = impl_->cache.load(key);
-  if (object) {
+  // Links the objects of `code` (see pack) under a tracker of their own.
+  auto link = [&](const std::string& code) -> std::shared_ptr<CompiledKernel> {
+    auto tracker = jd.createResourceTracker();
+    llvm::Error err = llvm::Error::success();
+    std::optional<std::vector<std::string_view>> objects = unpack(code);
+    if (!objects) err = llvm::make_error<llvm::StringError>("malformed code", llvm::inconvertibleErrorCode());
+    for (size_t i = 0; objects && !err && i < objects->size(); ++i)
+      err = impl_->jit->addObjectFile(tracker, llvm::MemoryBuffer::getMemBufferCopy((*objects)[i], symbol));
+    auto addr = err ? llvm::Expected<llvm::orc::ExecutorAddr>(std::move(err)) : impl_->jit->lookup(symbol);
+    if (addr) return adopt(tracker, *addr);
+    llvm::consumeError(tracker->remove());
+    throw Error(fmt::format("JIT error while linking a kernel: {}", to_string(addr.takeError())));
+  };
+  if (std::optional<std::string> cached = impl_->cache.load(key)) {
     // A file can pass the cache's checks and still not link (written by a
     // broken build, or by hand): it is dropped and the kernel compiled.
-    auto tracker = jd.createResourceTracker();
-    llvm::Error err = impl_->jit->addObjectFile(tracker, llvm::MemoryBuffer::getMemBufferCopy(*object, symbol));
-    auto addr = err ? llvm::Expected<llvm::orc::ExecutorAddr>(std::move(err)) : impl_->jit->lookup(symbol);
-    if (addr) {
+    try {
+      auto out = link(*cached);
       ++impl_->stats.disk_hits;
-      return adopt(tracker, *addr);
+      return out;
+    } catch (const Error&) {
     }
-    llvm::consumeError(addr.takeError());
-    llvm::consumeError(tracker->remove());
-    object.reset();
   }
-  {  // compile
-    llvm::LLVMContext ctx;
-    auto m = impl_->build(ctx, k, symbol, opts);
-    impl_->optimize(*m, opts.opt_level);
-    llvm::SmallVector<char, 0> buf;
-    llvm::raw_svector_ostream os(buf);
-    llvm::legacy::PassManager pm;
-    if (impl_->tm->addPassesToEmitFile(pm, os, nullptr, llvm::CodeGenFileType::ObjectFile))
-      throw Error("JIT error: the target cannot emit object files");
-    pm.run(*m);
-    object = std::string(buf.data(), buf.size());
-    ++impl_->stats.compiles;
-    impl_->cache.store(key, *object);
-  }
-  auto tracker = jd.createResourceTracker();
-  check(impl_->jit->addObjectFile(tracker, llvm::MemoryBuffer::getMemBufferCopy(*object, symbol)), "adding an object");
-  return adopt(tracker, unwrap(impl_->jit->lookup(symbol), "linking a kernel"));
+  auto start = std::chrono::steady_clock::now();
+  std::vector<std::string> objects = impl_->compile_objects(k, symbol, opts);
+  if (std::getenv("NUMJIT_DEBUG"))
+    fmt::print(stderr, "compiled {} in {:.2f} ms, {} object(s)\n", symbol,
+               std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count(), objects.size());
+  std::string code = pack(objects);
+  ++impl_->stats.compiles;
+  impl_->stats.two_part += objects.size() == 2;
+  impl_->cache.store(key, code);
+  return link(code);
 }
 
 JitEngine::Stats JitEngine::stats() const { return impl_->stats; }
@@ -295,7 +421,7 @@ std::string JitEngine::text(const Kernel& k, const CodegenOptions& opts, Codegen
     ctx.setDiagnosticHandler(std::move(handler), /*RespectFilters=*/false);
   }
   auto m = impl_->build(ctx, k, k.name.empty() ? "kernel" : k.name, opts);
-  if (what != CodegenText::Llvm) impl_->optimize(*m, opts.opt_level);
+  if (what != CodegenText::Llvm) impl_->optimize(*m, opts.opt_level, *impl_->tm);
   if (remarks) return remarks->lines;
   std::string out;
   llvm::raw_string_ostream os(out);

@@ -13,7 +13,7 @@
 namespace numjit {
 
 struct CodegenOptions {
-  int opt_level = 3;      // LLVM IR optimisation level, 0-3
+  int opt_level = 2;      // 0 none, 1 and 3 LLVM's O1 and O3, 2 numjit's pipeline (jit.cpp)
   bool fastmath = false;  // reassociation and contraction on float ops
 };
 
@@ -53,6 +53,7 @@ class JitEngine {
   struct Stats {
     int64_t compiles = 0;   // kernels built through LLVM
     int64_t disk_hits = 0;  // kernels loaded from the disk cache
+    int64_t two_part = 0;   // compiles generated as two objects on two threads
   };
   Stats stats() const;
 

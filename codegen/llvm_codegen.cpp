@@ -1303,39 +1303,30 @@ class Emitter {
   }
 
   // Short reductions (n <= 32, e.g. the rows of K10): every lane holds at
-  // most one element, so lane l is value(l) or the identity, and only
-  // the lanes up to the next power of two P >= n take part in the tree.
+  // most one element, so lane l is value(l) or the identity. A row of
+  // exactly P = 4, 8, 16 or 32 elements is one P-lane vector and a tree
+  // over P lanes (the levels above P/2 would leave lanes 0..P-1 as they
+  // are); any other n folds into identity lanes group by group (tail).
   // Branches to `done` with a's result assigned.
   void short_vector_reduce(const LStmt& s, const Accumulator& a, LValue* n, BasicBlock* done) {
     const Accumulator w = lanes_of(a);
     const unsigned G = a.dtype == DType::F32 ? 8 : 4;
     for (unsigned P = G; P <= unsigned(kReduceLanes); P *= 2) {
-      BasicBlock* this_p = BasicBlock::Create(C, "vshort.p", F);
-      BasicBlock* next = BasicBlock::Create(C, "vshort.next", F);
-      if (P < unsigned(kReduceLanes)) B.CreateCondBr(B.CreateICmpSLE(n, B.getInt64(P)), this_p, next);
-      else B.CreateBr(this_p);
-      B.SetInsertPoint(this_p);
-      // n == P (rows of 4, 8, 16, 32) needs no masks at all.
       BasicBlock* exact = BasicBlock::Create(C, "vshort.exact", F);
-      BasicBlock* masked = BasicBlock::Create(C, "vshort.masked", F);
-      B.CreateCondBr(B.CreateICmpEQ(n, B.getInt64(P)), exact, masked);
+      BasicBlock* next = BasicBlock::Create(C, "vshort.next", F);
+      B.CreateCondBr(B.CreateICmpEQ(n, B.getInt64(P)), exact, next);
       B.SetInsertPoint(exact);
-      {
-        VecCtx vc{P, s.var, B.getInt64(0), nullptr, nullptr, {}};
-        assign(a.result_var, narrow(a, tree(w, widen(a, vexpr(a.value, vc)))));
-        B.CreateBr(done);
-      }
-      B.SetInsertPoint(masked);
-      std::vector<llvm::Constant*> ids;
-      for (unsigned l = 0; l < P; ++l) ids.push_back(B.getInt64(l));
-      LValue* live = B.CreateICmpSLT(llvm::ConstantVector::get(ids), B.CreateVectorSplat(P, n));
-      VecCtx vc{P, s.var, B.getInt64(0), live, B.CreateSub(n, B.getInt64(1)), {}};
-      LValue* lanes = B.CreateSelect(live, widen(a, vexpr(a.value, vc)), identity(w, P));
-      assign(a.result_var, narrow(a, tree(w, lanes)));
+      VecCtx vc{P, s.var, B.getInt64(0), nullptr, nullptr, {}};
+      assign(a.result_var, narrow(a, tree(w, widen(a, vexpr(a.value, vc)))));
       B.CreateBr(done);
       B.SetInsertPoint(next);
     }
-    B.CreateUnreachable();
+    LType* vt = vec_type(w.dtype, unsigned(kReduceLanes));
+    LValue* lanes = entry_alloca(vt, "lanes");
+    B.CreateStore(identity(w, unsigned(kReduceLanes)), lanes);
+    tail(s, a, B.getInt64(0), n, lanes);
+    assign(a.result_var, narrow(a, tree(w, B.CreateLoad(vt, lanes))));
+    B.CreateBr(done);
   }
 
   void long_vector_reduce(const LStmt& s, LValue* n) {
@@ -1375,9 +1366,13 @@ class Emitter {
       }, B.getInt64(W));
       for (size_t i = 0; i < A; ++i) {
         const Accumulator& a = s.accs[i];
-        tail_groups(s, a, full_end, end, acc_slots[i]);
         LType* vt = vec_type(lanes_of(a).dtype, W);
-        B.CreateStore(tree(lanes_of(a), B.CreateLoad(vt, acc_slots[i])),
+        // The tail indexes its lanes, so it works on a copy in memory and
+        // the chunk loop's lanes stay in registers.
+        LValue* lanes = entry_alloca(vt, "tail");
+        B.CreateStore(B.CreateLoad(vt, acc_slots[i]), lanes);
+        tail(s, a, full_end, end, lanes);
+        B.CreateStore(tree(lanes_of(a), B.CreateLoad(vt, lanes)),
                       B.CreateInBoundsGEP(reg_type(lanes_of(a).dtype), x[1 + i], b));
       }
     }, B.getInt64(1));
@@ -1388,38 +1383,30 @@ class Emitter {
   }
 
 
-  // The partial chunk [full_end, end) of a block, in groups of G lanes (a
-  // host vector's worth) so that short tails skip the dead groups; lanes at
-  // or past `end` keep their value.
-  void tail_groups(const LStmt& s, const Accumulator& a, LValue* full_end, LValue* end, LValue* acc_slot) {
-    const unsigned W = unsigned(kReduceLanes);
+  // Folds elements [begin, end) (at most 32) into lanes 0.. of `lanes` (a
+  // <32 x T> in memory), G lanes (a host vector's worth) at a time: a loop
+  // over the live groups, so short tails skip the dead ones and the value
+  // is emitted once. Lanes at or past `end` keep their value.
+  void tail(const LStmt& s, const Accumulator& a, LValue* begin, LValue* end, LValue* lanes) {
     const Accumulator w = lanes_of(a);
-    LType* vt = vec_type(w.dtype, W);
     const unsigned G = a.dtype == DType::F32 ? 8 : 4;
-    LValue* rem = B.CreateSub(end, full_end);
-    for (unsigned g = 0; g < W / G; ++g) {
-      BasicBlock* group = BasicBlock::Create(C, "vtail", F);
-      BasicBlock* next = BasicBlock::Create(C, "vtail.next", F);
-      B.CreateCondBr(B.CreateICmpSGT(rem, B.getInt64(g * G)), group, next);
-      B.SetInsertPoint(group);
+    LType* t = reg_type(w.dtype);
+    LType* gt = vec_type(w.dtype, G);
+    LValue* rem = B.CreateSub(end, begin);
+    LValue* groups = B.CreateSDiv(B.CreateAdd(rem, B.getInt64(G - 1)), B.getInt64(G));
+    LValue* g_slot = entry_alloca(B.getInt64Ty(), "group");
+    counted_slot(g_slot, B.getInt64(0), groups, [&] {
+      LValue* first = B.CreateMul(B.CreateLoad(B.getInt64Ty(), g_slot), B.getInt64(G));
       std::vector<llvm::Constant*> lane_ids;
-      std::vector<int> lanes;
-      for (unsigned l = 0; l < G; ++l) lane_ids.push_back(B.getInt64(g * G + l)), lanes.push_back(int(g * G + l));
-      LValue* live = B.CreateICmpSLT(llvm::ConstantVector::get(lane_ids), B.CreateVectorSplat(G, rem));
-      VecCtx vc{G, s.var, B.CreateAdd(full_end, B.getInt64(g * G)), live, B.CreateSub(end, B.getInt64(1)), {}};
+      for (unsigned l = 0; l < G; ++l) lane_ids.push_back(B.getInt64(l));
+      LValue* live = B.CreateICmpSLT(llvm::ConstantVector::get(lane_ids), B.CreateVectorSplat(G, B.CreateSub(rem, first)));
+      VecCtx vc{G, s.var, B.CreateAdd(begin, first), live, B.CreateSub(end, B.getInt64(1)), {}};
       LValue* v = widen(a, vexpr(a.value, vc));
-      LValue* acc = B.CreateLoad(vt, acc_slot);
-      LValue* part = B.CreateShuffleVector(acc, lanes);
-      part = B.CreateSelect(live, fold(w, part, v, G), part);
-      // Put the group back: widen it to W lanes and blend it in.
-      std::vector<int> spread(W, -1), blend(W);
-      for (unsigned l = 0; l < G; ++l) spread[g * G + l] = int(l);
-      LValue* wide = B.CreateShuffleVector(part, spread);
-      for (unsigned l = 0; l < W; ++l) blend[l] = (l >= g * G && l < g * G + G) ? int(W + l) : int(l);
-      B.CreateStore(B.CreateShuffleVector(acc, wide, blend), acc_slot);
-      B.CreateBr(next);
-      B.SetInsertPoint(next);
-    }
+      LValue* at = B.CreateInBoundsGEP(t, lanes, first);
+      auto align = llvm::Align(dtype_size(w.dtype));
+      LValue* part = B.CreateAlignedLoad(gt, at, align);
+      B.CreateAlignedStore(B.CreateSelect(live, fold(w, part, v, G), part), at, align);
+    }, B.getInt64(1));
   }
 
   llvm::LLVMContext& C;

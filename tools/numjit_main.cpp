@@ -38,7 +38,7 @@ int main(int argc, char** argv) {
   app.add_option("-e,--execute", code, "run CODE (the value of each expression statement is printed)");
   app.add_option("--emit", emit, "print a stage instead of only running: tokens, ast, typed, array, fused, loops, "
                                  "llvm, llvm-opt, asm, remarks (the loop vectorizer's remarks)");
-  app.add_option("-O,--opt-level", opts.opt_level, "LLVM optimisation level 0-3 (default 3)")->check(CLI::Range(0, 3));
+  app.add_option("-O,--opt-level", opts.opt_level, "optimisation level 0-3 (default 2: numjit's pipeline; 1, 3: LLVM's O1, O3)")->check(CLI::Range(0, 3));
   app.add_option("--threads", opts.threads, "worker threads (default: NUMJIT_NUM_THREADS or all cores)");
   app.add_flag("--fastmath", opts.fastmath, "allow reassociation and contraction of float math");
   bool no_cache = false, clear_cache = false;

@@ -148,7 +148,7 @@ using Args = std::vector<std::pair<std::string, Value>>;
 /** Compiler and runtime options. */
 struct Options {
   int threads = 0;          ///< worker threads; 0: NUMJIT_NUM_THREADS or all cores
-  int opt_level = 3;        ///< LLVM IR optimisation level, 0-3
+  int opt_level = 2;        ///< 0: none; 1, 3: LLVM's O1, O3; 2: numjit's pipeline (faster to compile)
   bool fastmath = false;    ///< allow reassociation and contraction (changes bits)
   bool boundscheck = true;  ///< check element indices in kernels
   std::string cache_dir;    ///< on-disk cache; empty: $NUMJIT_CACHE_DIR or ~/.cache/numjit

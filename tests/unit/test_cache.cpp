@@ -77,6 +77,35 @@ TEST_CASE("a new engine loads a kernel from the disk cache instead of compiling 
   fs::remove_all(dir);
 }
 
+TEST_CASE("a kernel with a parallel task is built as two objects that link, compiled or loaded, at every opt level") {
+  fs::path dir = fs::temp_directory_path() / fmt_name("parts");
+  fs::remove_all(dir);
+  std::vector<double> x(100000);
+  for (size_t i = 0; i < x.size(); ++i) x[i] = double(i % 7) - 2.5;
+  double want = 0;
+  for (double v : x) want += v * 2;  // exact: small integers and halves
+  Kernel k = kernel_of("sum(x * 2)");  // the kernel and the task of its blocks
+  for (int level = 0; level <= 3; ++level) {
+    CAPTURE(level);
+    CodegenOptions o;
+    o.opt_level = level;
+    {
+      JitEngine a(dir.string());
+      CHECK(run_sum(*a.compile(k, o), x) == want);
+      CHECK(a.stats().two_part == 1);
+    }
+    JitEngine b(dir.string());
+    CHECK(run_sum(*b.compile(k, o), x) == want);
+    CHECK(b.stats().disk_hits == 1);
+  }
+  JitEngine one("");
+  one.compile(kernel_of("x + 1"), {});  // elementwise: also a kernel and a task
+  one.compile(kernel_of("x[0] + 1"), {});  // one function
+  CHECK(one.stats().compiles == 2);
+  CHECK(one.stats().two_part == 1);
+  fs::remove_all(dir);
+}
+
 TEST_CASE("the vectorizer remarks of :explain compile nothing and leave the caches alone") {
   fs::path dir = fs::temp_directory_path() / fmt_name("remarks");
   fs::remove_all(dir);

@@ -1350,17 +1350,17 @@ TEST_CASE("random programs give the same results in the JIT and the interpreter"
   uint64_t first = uint64_t(env_int("NUMJIT_DIFF_SEED", 1));
   int64_t only = env_int("NUMJIT_DIFF_ONLY", -1);
   int workers = int(std::clamp<int64_t>(env_int("NUMJIT_DIFF_THREADS", 2), 1, kMaxWorkers));
-  // Most programs run optimised and vectorized (-O3); every third at -O0,
+  // Most programs run optimised and vectorized (-O2, the default); every third at -O0,
   // where the JIT calls scalar libm and does not vectorize.
-  Options o3, o0;
-  o3.opt_level = int(env_int("NUMJIT_DIFF_OPT", 3));
+  Options o2, o0;
+  o2.opt_level = int(env_int("NUMJIT_DIFF_OPT", 2));
   o0.opt_level = int(env_int("NUMJIT_DIFF_OPT", 0));
   if (const char* log = std::getenv("NUMJIT_DIFF_LOG")) g_log = std::fopen(log, "w");
   CrashNote note;
   Stats st;
   auto t0 = std::chrono::steady_clock::now();
   if (only >= 0) {
-    Jit jit(o3), jit0(o0);
+    Jit jit(o2), jit0(o0);
     check_program(jit, uint64_t(only), st, note, 0, true);
     check_program(jit0, uint64_t(only), st, note, 0, true);
   } else {
@@ -1370,7 +1370,7 @@ TEST_CASE("random programs give the same results in the JIT and the interpreter"
     std::vector<std::thread> pool;
     for (int w = 0; w < workers; ++w)
       pool.emplace_back([&, w] {
-        Jit jit(o3), jit0(o0);
+        Jit jit(o2), jit0(o0);
         Stats& mine = per[size_t(w)];
         for (int64_t k = w; k < count; k += workers)
           check_program(k % 3 == 2 ? jit0 : jit, first + uint64_t(k), mine, note, w, false);

@@ -8,7 +8,6 @@
 #include <cmath>
 #include <cstring>
 #include <random>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -127,13 +126,6 @@ std::vector<Input> adversarial() {
     in.push_back({"alternating +-(1 + k 1e-7) + 1e-3, 5e6", std::move(v)});
   }
   return in;
-}
-
-std::string run(Jit& jit, const std::string& src) {
-  std::ostringstream out;
-  jit.set_output(&out);
-  jit.run(src, "s.nj");
-  return out.str();
 }
 
 }  // namespace

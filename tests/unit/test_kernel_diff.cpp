@@ -20,7 +20,7 @@
 // prange bodies write only their own element (or row) and reduce outer
 // scalars. Arrays have 0, 1, 7, 33 or 100 elements, and now and then 33001
 // or 40000 (or 200 rows) so that a prange runs on several threads; one array
-// is sometimes passed for two parameters. Scripts run at -O3, every third at
+// is sometimes passed for two parameters. Scripts run at -O2, every third at
 // -O0, and every fourth of the others without bounds checks.
 //
 // Environment knobs (all optional):
@@ -1340,7 +1340,7 @@ Script make_script(uint64_t seed, bool known_bugs, bool faults = true) {
   return s;
 }
 
-/** The Jit options of script k: -O3; -O0 for every third; without bounds
+/** The Jit options of script k: -O2; -O0 for every third; without bounds
  *  checks for every fourth of the others (those never go out of bounds). */
 int options_of(int64_t k) { return k % 3 == 2 ? 0 : k % 4 == 1 ? 2 : 1; }
 
@@ -1512,8 +1512,8 @@ TEST_CASE("random kernels with loops print the same in the JIT and the loop-IR i
   Stats st;
   auto t0 = std::chrono::steady_clock::now();
   if (only >= 0) {
-    Jit jit3(jit_options(3)), jit0(jit_options(0)), jitnb(jit_options(3, false));
-    check_script(jit3, uint64_t(only), bugs, st, true);
+    Jit jit2(jit_options(2)), jit0(jit_options(0)), jitnb(jit_options(2, false));
+    check_script(jit2, uint64_t(only), bugs, st, true);
     check_script(jit0, uint64_t(only), bugs, st, false);
     check_script(jitnb, uint64_t(only), bugs, st, false);
   } else {
@@ -1523,7 +1523,7 @@ TEST_CASE("random kernels with loops print the same in the JIT and the loop-IR i
     std::vector<std::thread> pool;
     for (int w = 0; w < workers; ++w)
       pool.emplace_back([&, w] {
-        Jit jits[3] = {Jit(jit_options(0)), Jit(jit_options(3)), Jit(jit_options(3, false))};
+        Jit jits[3] = {Jit(jit_options(0)), Jit(jit_options(2)), Jit(jit_options(2, false))};
         for (int64_t k = w; k < count; k += workers)
           check_script(jits[options_of(k)], first + uint64_t(k), bugs, per[size_t(w)], false, w);
       });
@@ -1567,7 +1567,7 @@ TEST_CASE("the kernel generator makes valid scripts") {
 
 // ---------------------------------------------------------------------------
 // Fixed scripts: tricky control flow, checked against the answer Python
-// gives, in the JIT at -O3 and -O0 and in the interpreter.
+// gives, in the JIT at -O2 and -O0 and in the interpreter.
 
 TEST_CASE("fixed kernels with tricky control flow give Python's answers in the JIT and the interpreter") {
   struct Case {
@@ -1742,7 +1742,7 @@ print(promo(arange(6)), o, k, fib(50))
   for (const Case& c : cases) {
     INFO(c.what);
     INFO(c.script);
-    CHECK(run_jit(c.script, jit_options(3)).text == c.expected);
+    CHECK(run_jit(c.script, jit_options(2)).text == c.expected);
     CHECK(run_jit(c.script, jit_options(0)).text == c.expected);
     CHECK(run_ref(c.script).text == c.expected);
   }
@@ -1756,7 +1756,7 @@ print(promo(arange(6)), o, k, fib(50))
 /** The JIT and the interpreter print `expected` for `script`. */
 static void check_both(const char* script, const std::string& expected) {
   INFO(script);
-  CHECK(show(run_jit(script, jit_options(3))) == expected);
+  CHECK(show(run_jit(script, jit_options(2))) == expected);
   CHECK(show(run_jit(script, jit_options(0))) == expected);
   CHECK(show(run_ref(script)) == expected);
 }
@@ -1808,7 +1808,7 @@ def h(n):
 print(f(1), g(0), h(0))
 )";
   INFO(script);
-  CHECK(show(run_jit(script, jit_options(3))) == show(run_ref(script)));
+  CHECK(show(run_jit(script, jit_options(2))) == show(run_ref(script)));
   CHECK(show(run_jit(script, jit_options(0))) == show(run_ref(script)));
 }
 
