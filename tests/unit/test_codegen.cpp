@@ -433,6 +433,27 @@ TEST_CASE("the remarks stage reports the loop vectorizer's width, or why a loop 
   CHECK(std::string(stage_name(Stage::Remarks)) == "remarks");
 }
 
+TEST_CASE("the default pipeline vectorizes a def kernel's loop with an if/elif count") {
+  // Speculated into selects before the loop vectorizer sees it, the count
+  // would be a select chain it cannot vectorize (jit.cpp, kPipeline).
+  Jit jit;
+  jit.run("def clip_count(x, lo, hi):\n"
+          "    c = 0\n"
+          "    for i in range(len(x)):\n"
+          "        if x[i] < lo:\n"
+          "            c += 1\n"
+          "        elif x[i] > hi:\n"
+          "            c += 2\n"
+          "    return c\n",
+          "k.nj");
+  std::vector<double> p(64);
+  for (size_t i = 0; i < p.size(); ++i) p[i] = double(i % 8) / 4;
+  std::string remarks = jit.emit("clip_count(p, 0.4, 1.6)", Stage::Remarks, {{"p", p}});
+  INFO(remarks);
+  CHECK(remarks.find("clip_count: loop-vectorize passed") != std::string::npos);
+  CHECK(jit.eval("clip_count(p, 0.4, 1.6)", {{"p", p}}).scalar<int64_t>() == 16 * 1 + 8 * 2);  // 0 and 0.25 below, 1.75 above
+}
+
 TEST_CASE("fastmath is off by default and, when asked for, marks float math fast") {
   std::vector<double> p(8), q(8);
   Jit strict;
