@@ -61,22 +61,40 @@ void check(llvm::Error e, const char* what) {
 
 /** Opt level 2, the default: the function passes the IR of numjit's
  *  codegen needs, without LLVM's O3 extras (inlining and the other
- *  interprocedural passes, GVN, unswitching, unrolling, SLP), which take
- *  time and do nothing for these kernels. In order: simplify the CFG while
- *  the variables are still allocas (branches in loops of `def` kernels
- *  stay branches, which the vectorizer if-converts; speculated into
- *  selects first, a conditional count is a select chain it cannot),
- *  promote the allocas, clean up, hoist invariants out of rotated loops,
- *  canonicalise induction variables, vectorize the loops left to LLVM
- *  (libmvec registered), forward stores to the next iteration's loads
- *  (a recurrence such as K6's out[i - 1] stays in a register), clean up.
- *  Measured (bench/RESULTS.md): the workload kernels run as fast as at
- *  O3, and their cold compile takes about half the time. */
-constexpr const char* kPipeline =
-    "function(simplifycfg,sroa<modify-cfg>,early-cse<memssa>,instcombine<max-iterations=1;no-verify-fixpoint>,simplifycfg,"
-    "loop-mssa(licm,loop-rotate,licm),instcombine<max-iterations=1;no-verify-fixpoint>,loop(indvars,loop-deletion),"
-    "inject-tli-mappings,loop-vectorize,loop-load-elim,instcombine<max-iterations=1;no-verify-fixpoint>,simplifycfg,"
-    "loop-mssa(licm),simplifycfg),globaldce";
+ *  interprocedural passes, GVN, unrolling, SLP), which take time and do
+ *  nothing for these kernels. In order: simplify the CFG while the
+ *  variables are still allocas (branches in loops of `def` kernels stay
+ *  branches, which the vectorizer if-converts; speculated into selects
+ *  first, a conditional count is a select chain it cannot), promote the
+ *  allocas, clean up, hoist invariants out of rotated loops, unswitch
+ *  (`unswitch`: a loop per side of a condition the loop does not change,
+ *  such as a def kernel's `if mode == 0:`), canonicalise induction
+ *  variables, vectorize the loops left to LLVM (libmvec registered),
+ *  forward stores to the next iteration's loads (a recurrence such as K6's
+ *  out[i - 1] stays in a register), clean up. Measured (bench/RESULTS.md):
+ *  the workload kernels run as fast as at O3, and their cold compile takes
+ *  about half the time. */
+std::string pipeline(bool unswitch) {
+  const char* ic = "instcombine<max-iterations=1;no-verify-fixpoint>";
+  return fmt::format(
+      "function(simplifycfg,sroa<modify-cfg>,early-cse<memssa>,{0},simplifycfg,loop-mssa(licm,loop-rotate,licm{1}),"
+      "{0},loop(indvars,loop-deletion),inject-tli-mappings,loop-vectorize,loop-load-elim,{0},simplifycfg,"
+      "loop-mssa(licm),simplifycfg),globaldce",
+      ic, unswitch ? ",simple-loop-unswitch<nontrivial;trivial>" : "");
+}
+
+/** Whether an `if` of the kernel sits inside one of its loops: only then
+ *  can unswitching pay for the code it duplicates (numjit's own loops
+ *  branch on invariants too, but once per row or block, where a copy of
+ *  the loop would only cost compile time). */
+bool branch_in_loop(const std::vector<LStmt>& body, bool in_loop) {
+  for (const LStmt& s : body) {
+    if (s.kind == LStmtKind::If && in_loop) return true;
+    bool loop = in_loop || s.kind == LStmtKind::For || s.kind == LStmtKind::While || s.kind == LStmtKind::ReduceLoop;
+    if (branch_in_loop(s.body, loop) || branch_in_loop(s.orelse, loop)) return true;
+  }
+  return false;
+}
 
 // libm functions whose libmvec AVX2 variants the loop vectorizer may call.
 // LLVM 19's own LIBMVEC_X86 table lists only sin, cos, tan, exp, log and pow.
@@ -201,8 +219,8 @@ struct JitEngine::Impl {
 
   /** Runs the IR optimiser at `level` (CodegenOptions::opt_level) with
    *  `tm`'s cost model: nothing at 0, LLVM's O1 or O3 pipeline at 1 or 3,
-   *  kPipeline at 2. */
-  void optimize(llvm::Module& m, int level, llvm::TargetMachine& tm) {
+   *  pipeline(unswitch) at 2. */
+  void optimize(llvm::Module& m, int level, llvm::TargetMachine& tm, bool unswitch) {
     if (level <= 0) return;
     llvm::LoopAnalysisManager lam;
     llvm::FunctionAnalysisManager fam;
@@ -223,7 +241,7 @@ struct JitEngine::Impl {
     pb.crossRegisterProxies(lam, fam, cgam, mam);
     if (level == 2) {
       llvm::ModulePassManager mpm;
-      check(pb.parsePassPipeline(mpm, kPipeline), "building the pass pipeline");
+      check(pb.parsePassPipeline(mpm, pipeline(unswitch)), "building the pass pipeline");
       mpm.run(m, mam);
       return;
     }
@@ -254,7 +272,7 @@ struct JitEngine::Impl {
   std::vector<std::string> compile_objects(const Kernel& k, const std::string& symbol, const CodegenOptions& opts) {
     auto part = [&](llvm::LLVMContext& ctx, std::unique_ptr<llvm::Module> m, llvm::TargetMachine& tm, int which) {
       if (!m) m = build(ctx, k, symbol, opts);
-      optimize(*m, opts.opt_level, tm);
+      optimize(*m, opts.opt_level, tm, branch_in_loop(k.body, false));
       if (which >= 0) keep(*m, split(*m), which);
       return object_file(*m, tm);
     };
@@ -426,7 +444,7 @@ std::string JitEngine::text(const Kernel& k, const CodegenOptions& opts, Codegen
     ctx.setDiagnosticHandler(std::move(handler), /*RespectFilters=*/false);
   }
   auto m = impl_->build(ctx, k, k.name.empty() ? "kernel" : k.name, opts);
-  if (what != CodegenText::Llvm) impl_->optimize(*m, opts.opt_level, *impl_->tm);
+  if (what != CodegenText::Llvm) impl_->optimize(*m, opts.opt_level, *impl_->tm, branch_in_loop(k.body, false));
   if (remarks) return remarks->lines;
   std::string out;
   llvm::raw_string_ostream os(out);

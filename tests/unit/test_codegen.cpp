@@ -433,9 +433,9 @@ TEST_CASE("the remarks stage reports the loop vectorizer's width, or why a loop 
   CHECK(std::string(stage_name(Stage::Remarks)) == "remarks");
 }
 
-TEST_CASE("the default pipeline vectorizes a def kernel's loop with an if/elif count") {
+TEST_CASE("the default pipeline vectorizes def kernels' loops with an if/elif count or a branch on a parameter") {
   // Speculated into selects before the loop vectorizer sees it, the count
-  // would be a select chain it cannot vectorize (jit.cpp, kPipeline).
+  // would be a select chain it cannot vectorize (jit.cpp, pipeline()).
   Jit jit;
   jit.run("def clip_count(x, lo, hi):\n"
           "    c = 0\n"
@@ -452,6 +452,22 @@ TEST_CASE("the default pipeline vectorizes a def kernel's loop with an if/elif c
   INFO(remarks);
   CHECK(remarks.find("clip_count: loop-vectorize passed") != std::string::npos);
   CHECK(jit.eval("clip_count(p, 0.4, 1.6)", {{"p", p}}).scalar<int64_t>() == 16 * 1 + 8 * 2);  // 0 and 0.25 below, 1.75 above
+  // A branch on a parameter: one vectorized loop per side (unswitching).
+  jit.run("def modal(x, mode):\n"
+          "    out = empty(len(x))\n"
+          "    for i in range(len(x)):\n"
+          "        if mode == 0:\n"
+          "            out[i] = x[i] * 2.0\n"
+          "        else:\n"
+          "            out[i] = x[i] + 1.0\n"
+          "    return out\n",
+          "m.nj");
+  remarks = jit.emit("modal(p, 1)", Stage::Remarks, {{"p", p}});
+  INFO(remarks);
+  size_t first = remarks.find("modal: loop-vectorize passed");
+  REQUIRE(first != std::string::npos);
+  CHECK(remarks.find("modal: loop-vectorize passed", first + 1) != std::string::npos);
+  CHECK(remarks.find("modal: loop-vectorize missed") == std::string::npos);
 }
 
 TEST_CASE("fastmath is off by default and, when asked for, marks float math fast") {
