@@ -72,6 +72,29 @@ InputSig signature(const std::string& name, const Value& v) {
   return s;
 }
 
+/** Appends to `key` what signature(name, v) says of an argument (dtype,
+ *  rank, length-1 dimensions, layout, weak) and, for a weak scalar, its
+ *  bits: it is folded into the code as a constant (as in build()). */
+void append_signature(std::string& key, const std::string& name, const Value& v) {
+  key += name;
+  key += ':';
+  key += char('0' + int(v.dtype()));
+  if (v.is_scalar() && v.weak()) {
+    key += 'w';
+    double f = is_float(v.dtype()) ? v.scalar<double>() : 0;
+    int64_t i = is_float(v.dtype()) ? 0 : v.scalar<int64_t>();
+    key.append(reinterpret_cast<const char*>(is_float(v.dtype()) ? static_cast<const void*>(&f) : &i), 8);
+  } else if (v.is_scalar() || v.array().ndim() == 0) {
+    key += 's';
+  } else {
+    const Array& a = v.array();
+    key += char('0' + a.ndim());
+    for (int k = 0; k < a.ndim(); ++k) key += a.shape()[size_t(k)] == 1 ? '1' : ':';
+    if (!a.is_contiguous()) key += '~';
+  }
+  key += ';';
+}
+
 /** One compilation: the array IR of some expressions over typed inputs. */
 struct Program {
   Context ctx;
@@ -542,15 +565,17 @@ class Session {
   Value eval(std::string_view expr, const Args& args) {
     // The key needs only the text and the argument signatures: a hit skips
     // parsing and compiling.
-    std::string key = fmt::format("{}|{}|{}|k{}|eval:{}\n", opts_.opt_level, opts_.fastmath, opts_.boundscheck,
-                                  kernels_version_, expr);
-    for (auto& [name, v] : args) {
-      key += signature(name, v).str() + ";";
-      // A weak scalar is folded into the code as a constant (as in build()):
-      // its value is part of what was compiled.
-      if (v.is_scalar() && v.weak())
-        key += is_float(v.dtype()) ? fmt::format("={:a};", v.scalar<double>()) : fmt::format("={};", v.scalar<int64_t>());
-    }
+    // Built by appending (no temporaries): this is most of a hit's own cost.
+    std::string key;
+    key.reserve(32 + expr.size() + 16 * args.size());
+    key += char('0' + opts_.opt_level);
+    key += opts_.fastmath ? 'f' : '-';
+    key += opts_.boundscheck ? 'b' : '-';
+    key += std::to_string(kernels_version_);
+    key += "|eval:";
+    key += expr;
+    key += '\n';
+    for (auto& [name, v] : args) append_signature(key, name, v);
     std::shared_ptr<EvalEntry> entry;
     {
       std::lock_guard<std::mutex> lock(cache_mu_);
