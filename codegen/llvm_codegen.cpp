@@ -27,6 +27,7 @@
 #include <functional>
 #include <map>
 #include <set>
+#include <unordered_map>
 
 #include "frontend/diagnostics.h"
 #include "ir/reduce_order.h"
@@ -82,7 +83,11 @@ struct BufferSlots {
 class Emitter {
  public:
   Emitter(llvm::LLVMContext& c, llvm::Module& m, const Kernel& k, const TargetInfo& t)
-      : C(c), M(m), B(c), k_(k), target_(t) {}
+      : C(c), M(m), B(c, llvm::ConstantFolder(), llvm::IRBuilderCallbackInserter([this](llvm::Instruction* I) {
+          // A store may change what a memoised Var or Load reads.
+          if (llvm::isa<llvm::StoreInst>(I)) forget_exprs();
+        })),
+        k_(k), target_(t) {}
 
   void run(const std::string& symbol) {
     auto* view_ptr = llvm::PointerType::getUnqual(C);
@@ -260,7 +265,31 @@ class Emitter {
 
   // --- scalar expressions -------------------------------------------------------------
 
+  // The value of `e` at the insertion point. Memoised, so a shared
+  // subexpression is emitted once (a chain `y = y * y + y` stays linear):
+  // an entry stays valid while code is emitted into the same block, or into
+  // the continuation block that an expression's own guard opened (which the
+  // earlier block dominates). Moving the insertion point elsewhere, any
+  // store, and every statement boundary clear it.
   LValue* expr(const LExpr* e) {
+    if (B.GetInsertBlock() != memo_block_) {
+      expr_memo_.clear();
+      memo_block_ = B.GetInsertBlock();
+    }
+    auto it = expr_memo_.find(e);
+    if (it != expr_memo_.end()) return it->second;
+    LValue* r = expr_impl(e);
+    memo_block_ = B.GetInsertBlock();
+    expr_memo_.emplace(e, r);
+    return r;
+  }
+
+  void forget_exprs() {
+    expr_memo_.clear();
+    memo_block_ = nullptr;
+  }
+
+  LValue* expr_impl(const LExpr* e) {
     switch (e->kind) {
       case LExprKind::Const: return constant(e->dtype, e->fval, e->ival, 1);
       case LExprKind::Var: return B.CreateLoad(reg_type(k_.var_types[size_t(e->var)]), vars_[size_t(e->var)]);
@@ -596,6 +625,12 @@ class Emitter {
   void assign(int var, LValue* v) { B.CreateStore(v, vars_[size_t(var)]); }
 
   void stmt(const LStmt& s) {
+    forget_exprs();  // an Assign or Store of the statement before changed what
+    emit_stmt(s);    // its Vars and Loads read; helpers it called may have too
+    forget_exprs();
+  }
+
+  void emit_stmt(const LStmt& s) {
     switch (s.kind) {
       case LStmtKind::Assign: assign(s.var, expr(s.value)); break;
       case LStmtKind::Store: {
@@ -1147,7 +1182,20 @@ class Emitter {
 
   // Whether `e` is affine in loop variable `var`: e = base + coef * var with
   // base independent of var. Only + - * by constants are followed.
+  // Whether `e` is coef * var + (something not reading var); memoised.
   bool affine(const LExpr* e, int var, int64_t& coef) {
+    auto key = std::make_pair(e, var);
+    auto it = affine_memo_.find(key);
+    if (it == affine_memo_.end()) {
+      int64_t c = 0;
+      bool ok = affine_impl(e, var, c);
+      it = affine_memo_.emplace(key, std::make_pair(ok, c)).first;
+    }
+    coef = it->second.second;
+    return it->second.first;
+  }
+
+  bool affine_impl(const LExpr* e, int var, int64_t& coef) {
     switch (e->kind) {
       case LExprKind::Var: coef = e->var == var ? 1 : 0; return true;
       case LExprKind::Const:
@@ -1179,14 +1227,29 @@ class Emitter {
     }
   }
 
+  // Whether `e` reads variable `var` (memoised: each node once per variable).
   bool depends(const LExpr* e, int var) {
     if (e->kind == LExprKind::Var) return e->var == var;
+    auto key = std::make_pair(e, var);
+    auto it = depends_memo_.find(key);
+    if (it != depends_memo_.end()) return it->second;
+    bool r = false;
     for (auto* o : e->ops)
-      if (depends(o, var)) return true;
-    return false;
+      if ((r = depends(o, var))) break;
+    depends_memo_.emplace(key, r);
+    return r;
   }
 
   bool vectorizable(const LExpr* e, int var) {
+    auto key = std::make_pair(e, var);
+    auto it = vectorizable_memo_.find(key);
+    if (it != vectorizable_memo_.end()) return it->second;
+    bool r = vectorizable_impl(e, var);
+    vectorizable_memo_.emplace(key, r);
+    return r;
+  }
+
+  bool vectorizable_impl(const LExpr* e, int var) {
     if (e->kind == LExprKind::Load) {
       for (auto* o : e->ops) {
         int64_t c;
@@ -1411,7 +1474,7 @@ class Emitter {
 
   llvm::LLVMContext& C;
   llvm::Module& M;
-  IRBuilder<> B;
+  IRBuilder<llvm::ConstantFolder, llvm::IRBuilderCallbackInserter> B;
   const Kernel& k_;
   const TargetInfo& target_;
   llvm::Function* F = nullptr;
@@ -1422,6 +1485,10 @@ class Emitter {
   std::vector<llvm::MDNode*> scopes_;
   bool in_task_ = false;  // emitting a parallel task: nested loops stay serial
   std::vector<std::pair<BasicBlock*, BasicBlock*>> loops_;  // (continue, break) targets
+  std::unordered_map<const LExpr*, LValue*> expr_memo_;  // see expr()
+  BasicBlock* memo_block_ = nullptr;
+  std::map<std::pair<const LExpr*, int>, bool> depends_memo_, vectorizable_memo_;
+  std::map<std::pair<const LExpr*, int>, std::pair<bool, int64_t>> affine_memo_;
 };
 
 }  // namespace

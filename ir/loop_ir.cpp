@@ -3,9 +3,11 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstring>
 #include <map>
 #include <tuple>
+#include <unordered_map>
 
 #include "ir/scalar_ops.h"
 
@@ -145,14 +147,102 @@ const LExpr* LoopBuilder::rebuild(const LExpr& e, std::vector<const LExpr*> ops)
 }
 
 // ---------------------------------------------------------------------------
+// Walks
+
+void for_each_expr(const LExpr* root, std::unordered_set<const LExpr*>& seen,
+                   const std::function<void(const LExpr*)>& f) {
+  if (!root || seen.count(root)) return;
+  // (node, next operand to visit)
+  std::vector<std::pair<const LExpr*, size_t>> stack{{root, 0}};
+  seen.insert(root);
+  while (!stack.empty()) {
+    auto& [e, next] = stack.back();
+    if (next < e->ops.size()) {
+      const LExpr* o = e->ops[next++];
+      if (seen.insert(o).second) stack.push_back({o, 0});
+      continue;
+    }
+    const LExpr* done = e;
+    stack.pop_back();
+    f(done);
+  }
+}
+
+void stmt_exprs(const LStmt& s, const std::function<void(const LExpr*)>& f) {
+  for (const LExpr* e : {s.value, s.lo, s.hi, s.step})
+    if (e) f(e);
+  for (const LExpr* e : s.args) f(e);
+  for (const Accumulator& a : s.accs) f(a.value);
+}
+
+void for_each_root(const std::vector<LStmt>& body, const std::function<void(const LExpr*)>& f) {
+  for (const LStmt& s : body) {
+    stmt_exprs(s, f);
+    for_each_root(s.body, f);
+    for_each_root(s.orelse, f);
+  }
+}
+
+// ---------------------------------------------------------------------------
 // Printer
 
 namespace {
+// An expression used in several places and larger than kInlineSize nodes, or
+// one at a height that is a multiple of kMaxInlineHeight, is printed once as
+// `let eN = ...` before the first statement that uses it and by name after
+// that: the text stays linear in the kernel's size however much the
+// expressions share, and printing never recurses deeper than
+// kMaxInlineHeight (a 20 000-term chain prints). Small shared expressions
+// (`p[i]`, `(s4 + i8)`) stay inline, where they read best.
 class Printer {
  public:
-  explicit Printer(const Kernel& k) : k_(k) {}
+  static constexpr int64_t kInlineSize = 8;
+  static constexpr int kMaxInlineHeight = 32;
+
+  explicit Printer(const Kernel& k) : k_(k) {
+    std::unordered_set<const LExpr*> seen;
+    for_each_root(k_.body, [&](const LExpr* root) {
+      ++uses_[root];
+      for_each_expr(root, seen, [&](const LExpr* e) {
+        int64_t size = 1;
+        int height = 0;
+        for (const LExpr* o : e->ops) {
+          ++uses_[o];
+          size = std::min<int64_t>(size + size_[o], int64_t(1) << 40);
+          height = std::max(height, height_[o] + 1);
+        }
+        size_[e] = size;
+        height_[e] = height;
+      });
+    });
+  }
+
+  bool named(const LExpr* e) const {
+    if (e->ops.empty()) return false;
+    int h = height_.at(e);
+    return (uses_.at(e) > 1 && size_.at(e) > kInlineSize) || (h > 0 && h % kMaxInlineHeight == 0);
+  }
+
+  // Prints the lets that the expressions of `s` need and that are not printed yet.
+  void lets(const LStmt& s, const std::string& pad) {
+    stmt_exprs(s, [&](const LExpr* root) {
+      for_each_expr(root, walked_, [&](const LExpr* e) {
+        if (!named(e) || names_.count(e)) return;
+        std::string text = inline_expr(e);
+        std::string name = fmt::format("e{}", names_.size());
+        names_.emplace(e, name);
+        out_ += fmt::format("{}let {} = {}\n", pad, name, text);
+      });
+    });
+  }
 
   std::string expr(const LExpr* e) {
+    auto it = names_.find(e);
+    if (it != names_.end()) return it->second;
+    return inline_expr(e);
+  }
+
+  std::string inline_expr(const LExpr* e) {
     switch (e->kind) {
       case LExprKind::Const:
         if (is_float(e->dtype)) return fmt::format("{}{}", e->fval, e->dtype == DType::F32 ? "f" : "");
@@ -191,6 +281,7 @@ class Printer {
 
   void stmt(const LStmt& s, int indent) {
     std::string pad(size_t(indent * 2), ' ');
+    lets(s, pad);
     auto args = [&] {
       std::string r;
       for (size_t i = 0; i < s.args.size(); ++i) r += (i ? ", " : "") + expr(s.args[i]);
@@ -266,6 +357,10 @@ class Printer {
  private:
   const Kernel& k_;
   std::string out_;
+  std::unordered_map<const LExpr*, int> uses_, height_;
+  std::unordered_map<const LExpr*, int64_t> size_;
+  std::unordered_map<const LExpr*, std::string> names_;
+  std::unordered_set<const LExpr*> walked_;  // the lets under these are printed
 };
 }  // namespace
 

@@ -10,7 +10,9 @@
 
 #include <cstdint>
 #include <memory>
+#include <functional>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "ir/array_ir.h"
@@ -145,6 +147,20 @@ struct Kernel {
   std::vector<LStmt> body;
   std::shared_ptr<LoopBuilder> exprs;  // owns every LExpr above
 };
+
+/** Calls `f(e)` once for each expression under `root` that is not yet in
+ *  `seen` (and adds it), operands before their users. Iterative: a chain of
+ *  any depth is safe, and shared subexpressions are visited once, so a walk
+ *  over a whole kernel is linear in its number of distinct expressions. */
+void for_each_expr(const LExpr* root, std::unordered_set<const LExpr*>& seen,
+                   const std::function<void(const LExpr*)>& f);
+
+/** Calls `f` on each expression statement `s` itself refers to (value,
+ *  bounds, step, indices or dims, accumulator values), not its body's. */
+void stmt_exprs(const LStmt& s, const std::function<void(const LExpr*)>& f);
+
+/** stmt_exprs of every statement of `body`, nested bodies included. */
+void for_each_root(const std::vector<LStmt>& body, const std::function<void(const LExpr*)>& f);
 
 /** Deterministic text of a kernel (--emit=loops, golden tests). */
 std::string print_kernel(const Kernel& k);

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <functional>
 #include <map>
+#include <tuple>
 
 #include "frontend/diagnostics.h"
 #include "ir/passes/multi_output.h"
@@ -179,6 +180,7 @@ class Lowering {
       // What a branch computes is not known outside it.
       auto memo = scalar_memo_;
       auto index_memo = index_memo_;
+      auto compute_memo = compute_memo_;
       auto bufs = buf_of_;
       std::vector<LStmt>* saved = top_;
       top_ = &work[k];
@@ -186,6 +188,7 @@ class Lowering {
       top_ = saved;
       scalar_memo_ = std::move(memo);
       index_memo_ = std::move(index_memo);
+      compute_memo_ = std::move(compute_memo);
       buf_of_ = std::move(bufs);
     }
     if (work[0].empty() && work[1].empty() && !reads_array(vals[0]) && !reads_array(vals[1]))
@@ -210,7 +213,18 @@ class Lowering {
   }
 
   // The element of `n` at `idx`, computed from its operands (fused).
+  // Memoised: a chain that uses each value twice (`y = y * y + y`) is
+  // lowered once per node, not once per path.
   const LExpr* compute(const Node* n, const std::vector<const LExpr*>& idx) {
+    ComputeKey key{n, body_, idx};
+    auto it = compute_memo_.find(key);
+    if (it != compute_memo_.end()) return it->second;
+    const LExpr* r = compute_impl(n, idx);
+    compute_memo_.emplace(std::move(key), r);
+    return r;
+  }
+
+  const LExpr* compute_impl(const Node* n, const std::vector<const LExpr*>& idx) {
     auto operand = [&](size_t i) { return elem(n->ops[i], bmap(n->ops[i], idx)); };
     switch (n->kind) {
       case ArrayOp::Input: return b_.load(int(n->ival), n->dtype(), idx);
@@ -894,6 +908,8 @@ class Lowering {
   bool boundscheck_ = true;  // element reads x[i] check their index
   std::map<const Node*, int> buf_of_;
   std::map<const Node*, const LExpr*> scalar_memo_;
+  using ComputeKey = std::tuple<const Node*, const std::vector<LStmt>*, std::vector<const LExpr*>>;
+  std::map<ComputeKey, const LExpr*> compute_memo_;
   std::map<std::pair<const Node*, int>, const LExpr*> index_memo_;
   std::map<const Node*, const LExpr*> fused_scan_;  // inside scan_map's vector loop: where each scan's values are
 };
