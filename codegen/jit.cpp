@@ -249,14 +249,29 @@ struct JitEngine::Impl {
     pb.buildPerModuleDefaultPipeline(ol).run(m, mam);
   }
 
+  /** A basic block longer than this (a loop body of thousands of
+   *  statements) is compiled by the fast instruction selector and register
+   *  allocator: the machine scheduler and the greedy allocator take time
+   *  quadratic in a block's length (3000 element writes in one loop took
+   *  60 s and 1.9 GB), the fast ones linear. */
+  static constexpr size_t kHugeBlock = 4000;
+
   /** Machine code of `m` as an ELF object, generated with `tm`. */
   static std::string object_file(llvm::Module& m, llvm::TargetMachine& tm) {
+    size_t longest = 0;
+    for (const llvm::Function& f : m)
+      for (const llvm::BasicBlock& bb : f) longest = std::max(longest, bb.size());
+    llvm::CodeGenOptLevel level = tm.getOptLevel();
+    if (longest > kHugeBlock) tm.setOptLevel(llvm::CodeGenOptLevel::None);
     llvm::SmallVector<char, 0> buf;
     llvm::raw_svector_ostream os(buf);
     llvm::legacy::PassManager pm;
-    if (tm.addPassesToEmitFile(pm, os, nullptr, llvm::CodeGenFileType::ObjectFile))
+    if (tm.addPassesToEmitFile(pm, os, nullptr, llvm::CodeGenFileType::ObjectFile)) {
+      tm.setOptLevel(level);
       throw Error("JIT error: the target cannot emit object files");
+    }
     pm.run(m);
+    tm.setOptLevel(level);
     return std::string(buf.data(), buf.size());
   }
 

@@ -28,6 +28,7 @@
 #include <map>
 #include <set>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "frontend/diagnostics.h"
 #include "ir/reduce_order.h"
@@ -112,6 +113,7 @@ class Emitter {
       B.setFastMathFlags(fmf);
     }
     alias_setup();
+    find_temps();
     for (size_t v = 0; v < k_.var_types.size(); ++v) {
       vars_.push_back(B.CreateAlloca(reg_type(k_.var_types[v]), nullptr, k_.var_names[v]));
       B.CreateStore(llvm::Constant::getNullValue(reg_type(k_.var_types[v])), vars_.back());  // as the interpreter
@@ -292,7 +294,12 @@ class Emitter {
   LValue* expr_impl(const LExpr* e) {
     switch (e->kind) {
       case LExprKind::Const: return constant(e->dtype, e->fval, e->ival, 1);
-      case LExprKind::Var: return B.CreateLoad(reg_type(k_.var_types[size_t(e->var)]), vars_[size_t(e->var)]);
+      case LExprKind::Var:
+        if (temp_[size_t(e->var)]) {
+          if (!ssa_[size_t(e->var)]) internal_error("codegen", "a temp is read before its assignment");
+          return ssa_[size_t(e->var)];
+        }
+        return B.CreateLoad(reg_type(k_.var_types[size_t(e->var)]), vars_[size_t(e->var)]);
       case LExprKind::Dim: return buf_dim(e->buf, int(e->ival));
       case LExprKind::Threads:
         return B.CreateCall(helper("nj_threads", B.getInt64Ty(), {B.getPtrTy()}), {ctx_});
@@ -622,7 +629,72 @@ class Emitter {
     for (auto& s : body) stmt(s);
   }
 
-  void assign(int var, LValue* v) { B.CreateStore(v, vars_[size_t(var)]); }
+  void assign(int var, LValue* v) {
+    if (temp_[size_t(var)]) ssa_[size_t(var)] = v;
+    else B.CreateStore(v, vars_[size_t(var)]);
+  }
+
+  // Temps: variables whose every read comes after an assignment in the same
+  // statement list or an enclosing one (so the assignment dominates it), that
+  // are never assigned in two nested lists, and never read inside a parallel
+  // task that the assignment is outside of. They need no stack slot: their
+  // value is the SSA value assigned. A loop of 10 000 statements makes 40 000
+  // such variables, and slots for them cost LLVM's mem2reg quadratic time.
+  void find_temps() {
+    const size_t nv = k_.var_types.size();
+    temp_.assign(nv, true);
+    ssa_.assign(nv, nullptr);
+    // Where each variable is assigned: list -> position.
+    std::vector<std::unordered_map<const std::vector<LStmt>*, size_t>> where(nv);
+    std::function<void(const std::vector<LStmt>&)> collect = [&](const std::vector<LStmt>& body) {
+      for (size_t i = 0; i < body.size(); ++i) {
+        const LStmt& s = body[i];
+        if (s.kind == LStmtKind::Assign && !where[size_t(s.var)].emplace(&body, i).second) temp_[size_t(s.var)] = false;
+        if (s.kind != LStmtKind::Assign && s.var >= 0) temp_[size_t(s.var)] = false;  // loop variables
+        for (const Accumulator& a : s.accs) temp_[size_t(a.result_var)] = false;
+        collect(s.body);
+        collect(s.orelse);
+      }
+    };
+    collect(k_.body);
+    struct Level {
+      const std::vector<LStmt>* list;
+      size_t index;
+      bool task;  // the statement at this level runs its body as a parallel task
+    };
+    std::vector<Level> path;
+    // Whether a read at the current path is dominated by an assignment in
+    // an enclosing list with no parallel task in between.
+    auto dominated = [&](int v) {
+      for (size_t d = path.size(); d-- > 0;) {
+        auto it = where[size_t(v)].find(path[d].list);
+        if (it != where[size_t(v)].end()) return it->second < path[d].index;
+        if (d > 0 && path[d - 1].task) return false;
+      }
+      return false;
+    };
+    std::function<void(const std::vector<LStmt>&)> walk = [&](const std::vector<LStmt>& body) {
+      for (size_t i = 0; i < body.size(); ++i) {
+        const LStmt& s = body[i];
+        bool task = (s.kind == LStmtKind::For && s.parallel) || s.kind == LStmtKind::ReduceLoop;
+        path.push_back({&body, i, task});
+        if (s.kind == LStmtKind::Assign && temp_[size_t(s.var)]) {
+          for (size_t d = 0; d + 1 < path.size(); ++d)  // assigned in an enclosing list too
+            if (where[size_t(s.var)].count(path[d].list)) temp_[size_t(s.var)] = false;
+        }
+        std::unordered_set<const LExpr*> seen;
+        stmt_exprs(s, [&](const LExpr* root) {
+          for_each_expr(root, seen, [&](const LExpr* e) {
+            if (e->kind == LExprKind::Var && temp_[size_t(e->var)] && !dominated(e->var)) temp_[size_t(e->var)] = false;
+          });
+        });
+        walk(s.body);
+        walk(s.orelse);
+        path.pop_back();
+      }
+    };
+    walk(k_.body);
+  }
 
   void stmt(const LStmt& s) {
     forget_exprs();  // an Assign or Store of the statement before changed what
@@ -1487,6 +1559,8 @@ class Emitter {
   std::vector<std::pair<BasicBlock*, BasicBlock*>> loops_;  // (continue, break) targets
   std::unordered_map<const LExpr*, LValue*> expr_memo_;  // see expr()
   BasicBlock* memo_block_ = nullptr;
+  std::vector<bool> temp_;     // see find_temps()
+  std::vector<LValue*> ssa_;   // a temp's value, once assigned
   std::map<std::pair<const LExpr*, int>, bool> depends_memo_, vectorizable_memo_;
   std::map<std::pair<const LExpr*, int>, std::pair<bool, int64_t>> affine_memo_;
 };

@@ -5,6 +5,7 @@
 #include <functional>
 #include <map>
 #include <set>
+#include <unordered_set>
 
 namespace numjit {
 
@@ -61,15 +62,16 @@ struct Versioner {
   };
   std::map<int, Def> defs;
 
-  // `e` with the defined variables replaced by their values.
-  const LExpr* resolve(const LExpr* e) {
+  // `e` with the variables defined before statement `limit` replaced by
+  // their values.
+  const LExpr* resolve(const LExpr* e, size_t limit = SIZE_MAX) {
     if (e->kind == LExprKind::Var) {
       auto d = defs.find(e->var);
-      return d == defs.end() ? e : d->second.value;
+      return d == defs.end() || d->second.pos >= limit ? e : d->second.value;
     }
     if (e->ops.empty()) return e;
     std::vector<const LExpr*> ops;
-    for (auto* o : e->ops) ops.push_back(resolve(o));
+    for (auto* o : e->ops) ops.push_back(resolve(o, limit));
     switch (e->kind) {
       case LExprKind::Unary: return b.unary(UnaryOp(e->op), ops[0]);
       case LExprKind::Binary: return b.binary(BinaryOp(e->op), ops[0], ops[1]);
@@ -122,13 +124,7 @@ struct Versioner {
       const LStmt& s = body[n];
       size_t here = at_top ? n : top;
       // Defined variables count only after their definition.
-      auto resolved = [&](const LExpr* raw) {
-        std::map<int, Def> saved = defs;
-        std::erase_if(defs, [&](const auto& d) { return d.second.pos >= here; });
-        const LExpr* value = resolve(raw);
-        defs = std::move(saved);
-        return value;
-      };
+      auto resolved = [&](const LExpr* raw) { return resolve(raw, here); };
       auto coverable = [&](const LExpr* raw, const LExpr* len, const LExpr*& value) {
         value = resolved(raw);
         return linear(value, w, var) >= 0 && invariant(len, w, var);
@@ -141,9 +137,8 @@ struct Versioner {
       // Wraps of unchecked indices (boundscheck off) are dropped too when they
       // can be covered; the others stay.
       std::vector<std::pair<const LExpr*, const LExpr*>> found;
-      for (const LExpr* e : {s.value, s.lo, s.hi, s.step}) find_wraps(e, found);
-      for (const LExpr* e : s.args) find_wraps(e, found);
-      for (auto& a : s.accs) find_wraps(a.value, found);
+      std::unordered_set<const LExpr*> seen;
+      stmt_exprs(s, [&](const LExpr* root) { for_each_expr(root, seen, [&](const LExpr* e) { find_wrap(e, found); }); });
       for (auto& [raw, len] : found) {
         const LExpr* value;
         if (coverable(raw, len, value)) out.push_back({raw, len, value});
@@ -154,13 +149,11 @@ struct Versioner {
   }
 
   // select(raw < 0, raw + len, raw): (raw, len).
-  static void find_wraps(const LExpr* e, std::vector<std::pair<const LExpr*, const LExpr*>>& out) {
-    if (!e) return;
+  static void find_wrap(const LExpr* e, std::vector<std::pair<const LExpr*, const LExpr*>>& out) {
     if (e->kind == LExprKind::Select && e->ops[0]->kind == LExprKind::Binary && BinaryOp(e->ops[0]->op) == BinaryOp::Lt &&
         e->ops[0]->ops[1]->kind == LExprKind::Const && e->ops[0]->ops[1]->ival == 0 && e->ops[2] == e->ops[0]->ops[0] &&
         e->ops[1]->kind == LExprKind::Binary && BinaryOp(e->ops[1]->op) == BinaryOp::Add && e->ops[1]->ops[0] == e->ops[2])
       out.push_back({e->ops[2], e->ops[1]->ops[1]});
-    for (auto* o : e->ops) find_wraps(o, out);
   }
 
   // Finds the body's defined variables (see Def).
