@@ -123,7 +123,8 @@ class Emitter {
     B.CreateRet(B.getInt32(0));
     std::string err;
     llvm::raw_string_ostream os(err);
-    if (llvm::verifyFunction(*F, &os)) internal_error("codegen", "invalid LLVM IR: " + os.str());
+    // The whole module: the kernel and its parallel tasks.
+    if (llvm::verifyModule(M, &os)) internal_error("codegen", "invalid LLVM IR: " + os.str());
   }
 
  private:
@@ -685,7 +686,9 @@ class Emitter {
         std::unordered_set<const LExpr*> seen;
         stmt_exprs(s, [&](const LExpr* root) {
           for_each_expr(root, seen, [&](const LExpr* e) {
-            if (e->kind == LExprKind::Var && temp_[size_t(e->var)] && !dominated(e->var)) temp_[size_t(e->var)] = false;
+            // A task's own expressions (accumulator values) are evaluated inside it.
+            if (e->kind == LExprKind::Var && temp_[size_t(e->var)] && (task || !dominated(e->var)))
+              temp_[size_t(e->var)] = false;
           });
         });
         walk(s.body);
