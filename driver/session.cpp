@@ -799,6 +799,12 @@ class Session {
   /** Executes a top-level statement; with `emit`, appends its stage text. */
   void statement(const std::shared_ptr<const Source>& src, const Stmt& s, bool echo,
                  std::pair<Stage, std::string*>* emit) {
+    // emit_ points at the caller's `emit`: it must not outlive this call,
+    // on an error either (a later statement would write through it).
+    struct ClearEmit {
+      std::pair<Stage, std::string*>*& p;
+      ~ClearEmit() { p = nullptr; }
+    } clear_emit{emit_};
     switch (s.kind) {
       case StmtKind::Expr: {
         const Expr& e = *s.value;

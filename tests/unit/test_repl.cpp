@@ -340,6 +340,26 @@ TEST_CASE("the inspection commands, :threads, :reset and mistakes") {
   CHECK(has(s.out, "\n>>> session reset: no variables\n>>> no variables\n>>> <stdin>:1:1: error: unknown name 'p'\n"));
 }
 
+// Issue 12: an inspection command that failed on a loop kernel's call left
+// the session pointing at its freed output; the next call crashed.
+TEST_CASE("a failed :loops of a loop kernel, then a call of it") {
+  auto s = run_piped(
+      "def f(x):\n"
+      "    out = empty_like(x)\n"
+      "    for i in range(len(x)):\n"
+      "        out[i] = x[i] * 2\n"
+      "    return out\n"
+      "\n"
+      "x = arange(3) * 1.0\n"
+      ":loops f(nope)\n"
+      "y = f(x)\n"
+      "y\n");
+  INFO("session output:\n" << s.out);
+  CHECK(s.status == 0);
+  CHECK(has(s.out, "error: unknown name 'nope'"));
+  CHECK(has(s.out, ">>> [0. 2. 4.]\n"));
+}
+
 TEST_CASE(":explain reports from LLVM's remarks each loop's vectorization width, or why it was not vectorized") {
   auto s = run_piped(
       "p = arange(1000) * 0.5\n"
