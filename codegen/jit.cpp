@@ -17,7 +17,9 @@
 #include <llvm/Passes/PassBuilder.h>
 #include <llvm/Support/TargetSelect.h>
 #include <llvm/Support/raw_ostream.h>
+#include <llvm/MC/MCSubtargetInfo.h>
 #include <llvm/Target/TargetMachine.h>
+#include <llvm/TargetParser/SubtargetFeature.h>
 #include <llvm/TargetParser/Host.h>
 
 #include <fmt/format.h>
@@ -31,6 +33,7 @@
 #include <deque>
 #include <future>
 #include <map>
+#include <mutex>
 #include <optional>
 
 #include "codegen/llvm_codegen.h"
@@ -96,33 +99,36 @@ bool branch_in_loop(const std::vector<LStmt>& body, bool in_loop) {
   return false;
 }
 
-// libm functions whose libmvec AVX2 variants the loop vectorizer may call.
-// LLVM 19's own LIBMVEC_X86 table lists only sin, cos, tan, exp, log and pow.
-void add_libmvec(llvm::TargetLibraryInfoImpl& tlii) {
+// libm functions whose libmvec variants (vector_math(): AVX-512, AVX2 or
+// SSE2, as the host runs) the loop vectorizer may call. LLVM 19's own
+// LIBMVEC_X86 table lists only the SSE2 and AVX2 variants of sin, cos, tan,
+// exp, log and pow.
+void add_libmvec(llvm::TargetLibraryInfoImpl& tlii, VectorMath vm) {
   static const char* unary[] = {"acos", "acosh", "asin", "asinh", "atan", "atanh", "cbrt", "cos",
                                 "cosh", "exp", "exp2", "expm1", "log", "log10", "log1p", "log2",
                                 "sin", "sinh", "tan", "tanh"};
   static const char* binary[] = {"atan2", "hypot", "pow"};
+  static std::mutex mu;
   static std::deque<std::string> names;  // VecDesc keeps StringRefs
-  static std::vector<llvm::VecDesc> descs = [] {
-    std::vector<llvm::VecDesc> d;
+  static std::map<char, std::vector<llvm::VecDesc>> tables;
+  std::lock_guard<std::mutex> lock(mu);
+  auto& d = tables[vm.isa];
+  if (d.empty()) {
     auto keep = [](std::string s) -> const std::string& { return names.emplace_back(std::move(s)); };
     auto add = [&](const char* fn, bool two) {
       std::string v = two ? "vv" : "v";
-      const std::string& f64 = keep(fn);
-      const std::string& v64 = keep(fmt::format("_ZGVdN4{}_{}", v, fn));
-      const std::string& abi64 = keep("_ZGV_LLVM_N4" + v);
-      d.emplace_back(f64, v64, llvm::ElementCount::getFixed(4), false, abi64);
-      const std::string& f32 = keep(std::string(fn) + "f");
-      const std::string& v32 = keep(fmt::format("_ZGVdN8{}_{}f", v, fn));
-      const std::string& abi32 = keep("_ZGV_LLVM_N8" + v);
-      d.emplace_back(f32, v32, llvm::ElementCount::getFixed(8), false, abi32);
+      for (bool f32 : {false, true}) {
+        unsigned n = vm.lanes(f32);
+        const std::string& scalar = keep(std::string(fn) + (f32 ? "f" : ""));
+        const std::string& vec = keep(fmt::format("_ZGV{}N{}{}_{}", vm.isa, n, v, scalar));
+        const std::string& abi = keep(fmt::format("_ZGV_LLVM_N{}{}", n, v));
+        d.emplace_back(scalar, vec, llvm::ElementCount::getFixed(n), false, abi);
+      }
     };
     for (auto* f : unary) add(f, false);
     for (auto* f : binary) add(f, true);
-    return d;
-  }();
-  tlii.addVectorizableFunctions(descs);
+  }
+  tlii.addVectorizableFunctions(d);
 }
 
 /** Collects the loop vectorizer's optimisation remarks (what
@@ -232,7 +238,7 @@ struct JitEngine::Impl {
     llvm::PassBuilder pb(&tm, pto);
     // The TLI must be registered before the default analyses (LLVM19-NOTES.md).
     llvm::TargetLibraryInfoImpl tlii(tm.getTargetTriple());
-    add_libmvec(tlii);
+    add_libmvec(tlii, vector_math(target));
     fam.registerPass([&] { return llvm::TargetLibraryAnalysis(tlii); });
     pb.registerModuleAnalyses(mam);
     pb.registerCGSCCAnalyses(cgam);
@@ -346,13 +352,22 @@ JitEngine::JitEngine(const std::string& cache_dir) : impl_(std::make_unique<Impl
   std::string cpu = llvm::sys::getHostCPUName().str();
   std::string features;
   for (auto& f : llvm::sys::getHostCPUFeatures()) features += (features.empty() ? "" : ",") + std::string(f.second ? "+" : "-") + f.first().str();
+  // NUMJIT_CPU=x86-64 (or haswell, skylake-avx512, ...) generates code for
+  // that CPU's features instead of the host's: for an older host, or to test
+  // the code paths of one (the cache key has the CPU name and features).
+  if (const char* forced = std::getenv("NUMJIT_CPU"); forced && *forced) {
+    cpu = forced;
+    features.clear();
+    jtmb.getFeatures() = llvm::SubtargetFeatures();
+  }
   jtmb.setCPU(cpu);
   jtmb.setCodeGenOptLevel(llvm::CodeGenOptLevel::Default);
   impl_->target.cpu = cpu;
   impl_->target.features = features;
-  impl_->target.avx2 = features.find("+avx2") != std::string::npos;
-  impl_->target.avx512 = features.find("+avx512f") != std::string::npos;
   impl_->tm = unwrap(jtmb.createTargetMachine(), "creating the target machine");
+  const llvm::MCSubtargetInfo* sti = impl_->tm->getMCSubtargetInfo();
+  impl_->target.avx2 = sti->checkFeatures("+avx2");
+  impl_->target.avx512 = sti->checkFeatures("+avx512f");
   impl_->tm2 = unwrap(jtmb.createTargetMachine(), "creating the target machine");
   impl_->jit = unwrap(llvm::orc::LLJITBuilder().setJITTargetMachineBuilder(std::move(jtmb)).create(),
                       "creating the JIT");

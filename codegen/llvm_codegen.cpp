@@ -385,12 +385,14 @@ class Emitter {
     return vector_libm(name, t, args, w, fn);
   }
 
-  // A w-lane call of libm function `name` through libmvec's AVX2 variants
-  // (_ZGVdN4v_exp, _ZGVdN8v_expf), four or eight lanes at a time.
+  // A w-lane call of libm function `name` through the libmvec variants the
+  // host runs (vector_math: _ZGVeN8v_exp on AVX-512, _ZGVdN4v_exp on AVX2,
+  // _ZGVbN2v_exp otherwise), a host vector's lanes at a time.
   LValue* vector_libm(const std::string& name, DType t, const std::vector<LValue*>& args, unsigned w,
                      llvm::FunctionCallee scalar) {
-    unsigned vw = t == DType::F32 ? 8 : 4;
-    std::string vname = fmt::format("_ZGVdN{}{}_{}", vw, std::string(args.size(), 'v'), name);
+    VectorMath vm = vector_math(target_);
+    unsigned vw = vm.lanes(t == DType::F32);
+    std::string vname = fmt::format("_ZGV{}N{}{}_{}", vm.isa, vw, std::string(args.size(), 'v'), name);
     auto* vt = llvm::FixedVectorType::get(reg_type(t), vw);
     if (w % vw != 0 || !has_libmvec(name))
       return per_lane(w, reg_type(t), args, [&](const std::vector<LValue*>& s) { return B.CreateCall(scalar, s); });

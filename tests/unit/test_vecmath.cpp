@@ -317,3 +317,37 @@ TEST_CASE("binary vector math (arctan2, hypot, **) is within the documented ulp 
 }
 
 }  // TEST_SUITE
+
+// Issue 12: vector math follows the host. A target without AVX2 (NUMJIT_CPU
+// =x86-64, what an older host reports) must call only the SSE2 variants: an
+// AVX2 entry point there is SIGILL. Every x86-64 host runs this one, so the
+// results are checked too.
+TEST_CASE("vector math calls the libmvec variants the target CPU runs") {
+  struct Cpu {
+    const char* name;
+    const char* want;
+    std::vector<const char*> banned;
+  };
+  const std::vector<Cpu> cpus = {{"x86-64", "_ZGVbN2v_exp", {"_ZGVd", "_ZGVe", "_ZGVc"}},
+                                 {"haswell", "_ZGVdN4v_exp", {"_ZGVe"}},
+                                 {"skylake-avx512", "_ZGVeN8v_exp", {"_ZGVd"}}};
+  std::vector<double> x(1000);
+  for (size_t i = 0; i < x.size(); ++i) x[i] = 0.001 * double(i) + 0.5;
+  double expect = 0;
+  for (double v : x) expect += std::exp(v);
+  for (const Cpu& cpu : cpus) {
+    CAPTURE(cpu.name);
+    setenv("NUMJIT_CPU", cpu.name, 1);
+    numjit::Options o;
+    o.disk_cache = false;
+    numjit::Jit jit(o);
+    std::string ir = jit.emit("exp(x)", numjit::Stage::LlvmOpt, {{"x", numjit::Array::view(x)}});  // makes the engine
+    unsetenv("NUMJIT_CPU");
+    CHECK(ir.find(cpu.want) != std::string::npos);
+    for (const char* b : cpu.banned) CHECK(ir.find(b) == std::string::npos);
+    if (std::string(cpu.name) == "x86-64") {  // runs on any host
+      double s = jit.eval("sum(exp(x))", {{"x", numjit::Array::view(x)}}).scalar<double>();
+      CHECK(std::fabs(s - expect) <= 1e-12 * expect);
+    }
+  }
+}
