@@ -38,8 +38,10 @@ TEST_CASE("float sums are vectorized and vector math comes from libmvec") {
   std::string k1 = jit.emit("sum(p * q - p)", Stage::LlvmOpt, {{"p", p}, {"q", q}});
   CHECK(std::regex_search(k1, std::regex(R"(fadd <\d+ x double>)")));
   std::string k5 = jit.emit("exp(-0.5 * p * p) + log1p(abs(q))", Stage::LlvmOpt, {{"p", p}, {"q", q}});
-  CHECK(k5.find("_ZGVdN4v_exp") != std::string::npos);
-  CHECK(k5.find("_ZGVdN4v_log1p") != std::string::npos);
+  // The host's libmvec variants (test_vecmath.cpp checks each family).
+  std::string isa = __builtin_cpu_supports("avx512f") ? "_ZGVeN8v_" : __builtin_cpu_supports("avx2") ? "_ZGVdN4v_" : "_ZGVbN2v_";
+  CHECK(k5.find(isa + "exp") != std::string::npos);
+  CHECK(k5.find(isa + "log1p") != std::string::npos);
   std::string asm_text = jit.emit("p * q", Stage::Asm, {{"p", p}, {"q", q}});
   CHECK(asm_text.find("vmulpd") != std::string::npos);
 }
