@@ -870,11 +870,12 @@ int main(int argc, char** argv) {
   bool compile_only = false;
   for (int i = 1; i < argc; ++i)
     compile_only |= std::string(argv[i]).rfind("--benchmark_filter=compile", 0) == 0 ||
-                    std::string(argv[i]).rfind("--benchmark_filter=^compile", 0) == 0;
+                    std::string(argv[i]).rfind("--benchmark_filter=^compile", 0) == 0;  // compile_scaling too
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   if (compile_only) {
     numjit_bench::register_compile_benchmarks();
+    numjit_bench::register_scaling_benchmarks();
     benchmark::RunSpecifiedBenchmarks();
     benchmark::Shutdown();
     return 0;
@@ -898,6 +899,7 @@ int main(int argc, char** argv) {
 
   register_all();
   numjit_bench::register_compile_benchmarks();
+  numjit_bench::register_scaling_benchmarks();
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   return 0;
