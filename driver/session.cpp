@@ -31,6 +31,7 @@
 #include "ir/scalar_ops.h"
 #include "ir/passes/fuse.h"
 #include "ir/passes/lower_to_loops.h"
+#include "ir/pipeline.h"
 #include "runtime/context.h"
 #include "runtime/npy.h"
 #include "runtime/thread_pool.h"
@@ -229,10 +230,7 @@ class Session {
 
   CodegenOptions codegen_options() const { return CodegenOptions{opts_.opt_level, opts_.fastmath}; }
 
-  Kernel lower(const Program& p) const {
-    FusionPlan plan = fuse(p.roots, p.names);
-    return lower_to_loops(plan, p.sigs, "kernel");
-  }
+  Kernel lower(const Program& p) const { return compile_expression(p.roots, p.names, p.sigs, "kernel"); }
 
   std::shared_ptr<Compiled> compile(const Program& p, const std::string& key) {
     if (!key.empty()) {

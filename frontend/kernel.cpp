@@ -12,8 +12,7 @@
 #include <set>
 
 #include "frontend/diagnostics.h"
-#include "ir/passes/bounds.h"
-#include "ir/passes/multi_output.h"
+#include "ir/pipeline.h"
 #include "ir/passes/lower_to_loops.h"
 
 namespace numjit {
@@ -1295,8 +1294,7 @@ LoopKernel lower_kernel(const KernelDef& k, const std::vector<InputSig>& sigs,
                         const std::map<std::string, KernelDef>* kernels, bool boundscheck) {
   std::vector<std::string> stack{k.def->name};
   LoopKernel lk = KernelLowerer(k, sigs, kernels, boundscheck, &stack).run();
-  merge_reductions(lk.kernel, false);  // a user's loop variables live on after their loop
-  version_bounds_checks(lk.kernel);
+  finish_kernel(lk.kernel);
   return lk;
 }
 

@@ -41,7 +41,6 @@ class Lowering {
     for (const Node* r : plan_.roots) materialise(r);
     for (const Node* r : plan_.roots) k_.results.push_back(buf_of_.at(r));
     drop_passed_checks(k_.body);
-    merge_reductions(k_, true);
     return std::move(k_);
   }
 

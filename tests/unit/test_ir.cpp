@@ -11,6 +11,8 @@
 #include "ir/loop_interpreter.h"
 #include "ir/passes/fuse.h"
 #include "ir/passes/lower_to_loops.h"
+#include "ir/pipeline.h"
+#include "ir/verify.h"
 
 using namespace numjit;
 
@@ -180,3 +182,45 @@ TEST_CASE("the loop-IR printer is deterministic") {
 }
 
 }  // TEST_SUITE
+
+// The verifier (ir/verify.h): ir/pipeline.cpp runs it after every pass, so
+// every test that compiles also checks the IR; here it must reject what is
+// wrong, naming the pass.
+TEST_CASE("the loop-IR verifier accepts lowered kernels and names the pass after which one is broken") {
+  auto b = build("(p[1:] - p[:-1]) / p[:-1] + sum(q)", {"p", "q"});
+  Kernel k = compile_expression({b->root}, {"r"}, b->sigs, "k");
+  verify_loop_ir(k, "test");  // no throw
+  auto error = [](const Kernel& bad) {
+    try {
+      verify_loop_ir(bad, "some_pass");
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("(no error)");
+  };
+  // A store of the wrong dtype.
+  Kernel k1 = compile_expression({b->root}, {"r"}, b->sigs, "k");
+  LStmt st{LStmtKind::Store};
+  st.buf = k1.results[0];
+  st.args = {k1.exprs->i64(0)};
+  st.value = k1.exprs->constant(DType::F32, 1.0, 0);
+  k1.body.push_back(st);
+  CHECK(error(k1).find("after some_pass: kernel k: the value stored into out0 of dtype f32, f64 expected") !=
+        std::string::npos);
+  // A load with one index too many.
+  Kernel k2 = compile_expression({b->root}, {"r"}, b->sigs, "k");
+  LStmt a{LStmtKind::Check};
+  a.value = k2.exprs->binary(BinaryOp::Lt, k2.exprs->load(0, DType::F64, {k2.exprs->i64(0), k2.exprs->i64(1)}),
+                             k2.exprs->constant(DType::F64, 2.0, 0));
+  k2.body.push_back(a);
+  CHECK(error(k2).find("2 indices into p of rank 1") != std::string::npos);
+  // A scratch buffer written before it is allocated.
+  Kernel k3 = compile_expression({b->root}, {"r"}, b->sigs, "k");
+  k3.buffers.push_back(Buffer{"tmp9", BufferKind::Temp, DType::F64, 1, true});
+  LStmt w{LStmtKind::Store};
+  w.buf = int(k3.buffers.size()) - 1;
+  w.args = {k3.exprs->i64(0)};
+  w.value = k3.exprs->constant(DType::F64, 1.0, 0);
+  k3.body.insert(k3.body.begin(), w);
+  CHECK(error(k3).find("a store into tmp9 before it is allocated") != std::string::npos);
+}
