@@ -39,7 +39,7 @@
 #include "codegen/llvm_codegen.h"
 #include "codegen/object_cache.h"
 #include "codegen_id.h"  // generated: NUMJIT_CODEGEN_ID
-#include "frontend/diagnostics.h"
+#include "support/diagnostics.h"
 
 namespace numjit {
 

@@ -30,7 +30,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#include "frontend/diagnostics.h"
+#include "support/diagnostics.h"
 #include "ir/reduce_order.h"
 #include "runtime/abi.h"
 

@@ -21,7 +21,7 @@
 #include "codegen/jit.h"
 #include "codegen/object_cache.h"
 #include "driver/driver.h"
-#include "frontend/diagnostics.h"
+#include "support/diagnostics.h"
 #include "frontend/kernel.h"
 #include "frontend/lexer.h"
 #include "frontend/parser.h"

@@ -11,7 +11,7 @@
 #include <functional>
 #include <set>
 
-#include "frontend/diagnostics.h"
+#include "support/diagnostics.h"
 #include "ir/pipeline.h"
 #include "ir/passes/lower_to_loops.h"
 

@@ -7,7 +7,7 @@
 #include <limits>
 #include <utility>
 
-#include "frontend/diagnostics.h"
+#include "support/diagnostics.h"
 
 namespace numjit {
 

@@ -12,7 +12,7 @@
 #include <fmt/format.h>
 #include <optional>
 
-#include "frontend/diagnostics.h"
+#include "support/diagnostics.h"
 #include "frontend/lexer.h"
 
 namespace numjit {

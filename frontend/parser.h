@@ -7,7 +7,7 @@
 #include <string>
 
 #include "frontend/ast.h"
-#include "frontend/source.h"
+#include "support/source.h"
 
 namespace numjit {
 

@@ -6,7 +6,7 @@
 #include <cmath>
 #include <set>
 
-#include "frontend/diagnostics.h"
+#include "support/diagnostics.h"
 #include "frontend/kernel.h"
 
 namespace numjit {

@@ -6,7 +6,7 @@
 #include <string_view>
 #include <vector>
 
-#include "frontend/source.h"
+#include "support/source.h"
 
 namespace numjit {
 

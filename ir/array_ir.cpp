@@ -10,7 +10,7 @@
 #include <map>
 #include <unordered_set>
 
-#include "frontend/diagnostics.h"
+#include "support/diagnostics.h"
 #include "ir/scalar_ops.h"
 
 namespace numjit {

@@ -31,7 +31,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "frontend/source.h"
+#include "support/source.h"
 #include "ir/types.h"
 
 namespace numjit {

@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <unordered_set>
 
-#include "frontend/diagnostics.h"
+#include "support/diagnostics.h"
 #include "ir/passes/lower_to_loops.h"
 
 namespace numjit {

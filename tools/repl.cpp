@@ -30,7 +30,7 @@
 #include "frontend/ast.h"
 #include "frontend/parser.h"
 #include "frontend/sema.h"
-#include "frontend/source.h"
+#include "support/source.h"
 
 namespace numjit {
 namespace {

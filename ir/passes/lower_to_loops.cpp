@@ -8,7 +8,7 @@
 #include <map>
 #include <tuple>
 
-#include "frontend/diagnostics.h"
+#include "support/diagnostics.h"
 #include "ir/passes/multi_output.h"
 #include "ir/reduce_order.h"
 #include "ir/scalar_ops.h"

@@ -1,7 +1,7 @@
 // Diagnostics of very long lines stay readable: a window around the caret.
 #include <doctest/doctest.h>
 
-#include "frontend/diagnostics.h"
+#include "support/diagnostics.h"
 
 using namespace numjit;
 

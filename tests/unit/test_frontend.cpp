@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "frontend/ast.h"
-#include "frontend/diagnostics.h"
+#include "support/diagnostics.h"
 #include "frontend/lexer.h"
 #include "frontend/parser.h"
 #include "tests/unit/test_util.h"

@@ -1,6 +1,6 @@
 // Diagnostics: renders "file:line:col: error: message", the source line and a
 // caret under the span; throws user and internal errors; suggests near names.
-#include "frontend/diagnostics.h"
+#include "support/diagnostics.h"
 
 #include <algorithm>
 #include <fmt/format.h>

@@ -1,5 +1,5 @@
 // Source: the line table that turns byte offsets into line:col, and Span::merge.
-#include "frontend/source.h"
+#include "support/source.h"
 
 #include <algorithm>
 
