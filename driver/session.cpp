@@ -7,6 +7,7 @@
 // repeated eval skips everything but the call.
 #include <fmt/format.h>
 
+#include <cmath>
 #include <cstddef>
 #include <cstdio>
 #include <cstring>
@@ -894,6 +895,13 @@ class Session {
     if (!scalar && v.array().shape() != dst.shape())
       user_error(src.get(), target.span, fmt::format("could not broadcast an array of {} elements into a view of {} elements",
                                                      v.array().size(), dst.size()));
+    // NumPy converts a scalar as Python's int() does: NaN and infinities
+    // are errors (arrays cast elementwise, NaN giving the integer's minimum).
+    if (v.is_scalar() && is_float(v.dtype()) && !is_float(dst.dtype()) && dst.dtype() != DType::Bool) {
+      double f = v.scalar<double>();
+      if (std::isnan(f)) user_error(src.get(), target.span, "cannot convert float NaN to integer");
+      if (std::isinf(f)) user_error(src.get(), target.span, "cannot convert float infinity to integer");
+    }
     write_into(dst, v);
   }
 
@@ -910,9 +918,12 @@ class Session {
       char* p = static_cast<char*>(dst.raw_data()) + off * dtype_size(dst.dtype());
       bool fl = is_float(scalar ? v.dtype() : from.dtype());
       int64_t fi = r == 2 ? i : j;  // the source's own first index
-      double f = scalar ? v.scalar<double>() : from.at<double>(fi, j);
-      int64_t n = scalar ? v.scalar<int64_t>() : from.at<int64_t>(fi, j);
-      Scalar s = cast_scalar(fl ? Scalar{f, 0} : Scalar{0, n}, fl ? DType::F64 : DType::I64, dst.dtype());
+      // Read the source as what it is: converting a float to an integer in
+      // C++ is undefined for NaN and out-of-range values; cast_scalar gives
+      // NumPy's result (ir/array_ir.h).
+      Scalar in = fl ? Scalar{scalar ? v.scalar<double>() : from.at<double>(fi, j), 0}
+                     : Scalar{0, scalar ? v.scalar<int64_t>() : from.at<int64_t>(fi, j)};
+      Scalar s = cast_scalar(in, fl ? DType::F64 : DType::I64, dst.dtype());
       switch (dst.dtype()) {
         case DType::Bool: *reinterpret_cast<bool*>(p) = s.i != 0; break;
         case DType::I32: *reinterpret_cast<int32_t*>(p) = int32_t(s.i); break;

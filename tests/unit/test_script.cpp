@@ -78,6 +78,27 @@ print(X, f)
   CHECK(run("x = 1\nx[0] = 2\n").find("only elements and slices of array variables can be assigned") != std::string::npos);
 }
 
+// Issue 12: writing NaN or an out-of-range float into an integer array went
+// through a C++ float-to-int conversion, undefined for those values (UBSan
+// reports it). NumPy on x86 gives the integer's minimum.
+TEST_CASE("NaN and infinities written into integer arrays give NumPy's values") {
+  CHECK(run(R"(
+a = zeros(4, dtype=i32)
+a[0:3] = ones(3) * nan
+a[1:3] = -ones(2) * 1e300
+a[3] = 2.9
+b = zeros(3, dtype=i64)
+b[:] = (arange(3) - 1.5) * 1e300
+b += 1
+print(a, b)
+)") == "[-2147483648 -2147483648 -2147483648           2] "
+       "[-9223372036854775807 -9223372036854775807 -9223372036854775807]\n");
+  // A scalar converts as Python's int() does: NaN and infinities are errors.
+  CHECK(run("a = zeros(3, dtype=i32)\na[0] = nan\n").find("cannot convert float NaN to integer") != std::string::npos);
+  CHECK(run("a = zeros(3, dtype=i64)\na[:] = -inf\n").find("cannot convert float infinity to integer") !=
+        std::string::npos);
+}
+
 TEST_CASE("a full index is a copy, not a view") {
   CHECK(run("x = arange(3)\na = x[1]\nx[1] = 7\nprint(a, x)\n") == "1 [0 7 2]\n");
 }
