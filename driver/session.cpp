@@ -234,6 +234,7 @@ class Session {
   Kernel lower(const Program& p) const { return compile_expression(p.roots, p.names, p.sigs, "kernel"); }
 
   std::shared_ptr<Compiled> compile(const Program& p, const std::string& key) {
+    if (emit_ && emit_->first != Stage::Typed) emit_program(p);
     if (!key.empty()) {
       std::lock_guard<std::mutex> lock(cache_mu_);
       auto it = cache_.find(key);
@@ -420,7 +421,7 @@ class Session {
       sigs.push_back(s);
       key += s.str() + ";";
     }
-    if (emit_) {
+    if (emit_ && emit_->first != Stage::Typed) {
       LoopKernel lk = lower_kernel(k, sigs, &kernels_, opts_.boundscheck);
       std::string& out = *emit_->second;
       switch (emit_->first) {
@@ -703,6 +704,11 @@ class Session {
   void run(std::string_view source, std::string_view filename, bool echo) {
     auto src = std::make_shared<const Source>(std::string(filename), std::string(source));
     module_ = std::make_shared<Module>(parse(src));
+    run_module(src, echo);
+  }
+
+  /** Runs module_'s statements: consecutive pure assignments as one program. */
+  void run_module(const std::shared_ptr<const Source>& src, bool echo) {
     const auto& body = module_->body;
     for (size_t i = 0; i < body.size();) {
       size_t j = i;
@@ -711,7 +717,7 @@ class Session {
         i = j;
         continue;
       }
-      statement(src, *body[i], echo, nullptr);
+      statement(src, *body[i], echo);
       ++i;
     }
   }
@@ -791,36 +797,27 @@ class Session {
     } catch (const Error&) {
       return false;
     }
-    for (size_t k = 0; k < vals.size(); ++k) vars_[p->names[k]] = vals[k];
+    for (size_t k = 0; k < vals.size(); ++k) {
+      vars_[p->names[k]] = vals[k];
+      emit_typed(src, *body[i + k]->value, {p->names[k]}, {vals[k]});
+    }
     return true;
   }
 
-  /** Executes a top-level statement; with `emit`, appends its stage text. */
-  void statement(const std::shared_ptr<const Source>& src, const Stmt& s, bool echo,
-                 std::pair<Stage, std::string*>* emit) {
-    // emit_ points at the caller's `emit`: it must not outlive this call,
-    // on an error either (a later statement would write through it).
-    struct ClearEmit {
-      std::pair<Stage, std::string*>*& p;
-      ~ClearEmit() { p = nullptr; }
-    } clear_emit{emit_};
+  /** Executes a top-level statement. */
+  void statement(const std::shared_ptr<const Source>& src, const Stmt& s, bool echo) {
     switch (s.kind) {
       case StmtKind::Expr: {
         const Expr& e = *s.value;
         if (is_call_to(e, "print")) return print(src, e);
         if (is_call_to(e, "save")) return save(src, e);
-        if (emit) {
-          emit_stage(src, e, *emit, {"_"});
-          if (emit_) evaluate(src, e, vars_, true);  // a loop kernel prints its stages as it runs
-          emit_ = nullptr;
-          return;
-        }
         auto vals = evaluate(src, e, vars_, true);
+        emit_typed(src, e, {"_"}, vals);
         if (echo) *out_ << show(vals) << "\n";
         return;
       }
-      case StmtKind::Assign: return assign(src, s, emit);
-      case StmtKind::AugAssign: return aug_assign(src, s, emit);
+      case StmtKind::Assign: return assign(src, s);
+      case StmtKind::AugAssign: return aug_assign(src, s);
       case StmtKind::Pass: return;
       case StmtKind::Def:
         if (builtin_is(s.name))
@@ -844,7 +841,7 @@ class Session {
     return e.kind == ExprKind::Call && e.args[0]->kind == ExprKind::Name && e.args[0]->name == fn;
   }
 
-  void assign(const std::shared_ptr<const Source>& src, const Stmt& s, std::pair<Stage, std::string*>* emit) {
+  void assign(const std::shared_ptr<const Source>& src, const Stmt& s) {
     const Expr& e = *s.value;
     std::vector<std::string> names;
     for (auto& t : s.targets) {
@@ -858,13 +855,12 @@ class Session {
       if (t->kind == ExprKind::Subscript) continue;
       user_error(src.get(), t->span, "cannot assign to this");
     }
-    if (emit) {
-      for (auto& t : s.targets)
-        if (t->kind == ExprKind::Name) names.push_back(t->name);
-      emit_stage(src, e, *emit, names);
-    }
+    for (auto& t : s.targets)
+      if (t->kind == ExprKind::Name) names.push_back(t->name);
+    emit_names_ = names;  // what emit_program calls the statement's values
     auto vals = evaluate(src, e, vars_, true);
-    emit_ = nullptr;
+    emit_names_.clear();
+    emit_typed(src, e, names, vals);
     for (auto& t : s.targets) {
       if (t->kind == ExprKind::Subscript) store_into(src, *t, vals);
       else bind_target(src, *t, vals);
@@ -936,7 +932,7 @@ class Session {
       for (int64_t j = 0; j < cols; ++j) put(i, j);
   }
 
-  void aug_assign(const std::shared_ptr<const Source>& src, const Stmt& s, std::pair<Stage, std::string*>* emit) {
+  void aug_assign(const std::shared_ptr<const Source>& src, const Stmt& s) {
     const Expr& target = *s.targets[0];
     if (target.kind == ExprKind::Subscript) {  // x[i] += v  is  x[i] = x[i] + v
       Expr bin(ExprKind::Binary, s.span);
@@ -954,8 +950,8 @@ class Session {
     lhs->name = target.name;
     bin.args.push_back(std::move(lhs));
     bin.args.push_back(clone_expr(*s.value));
-    if (emit) emit_stage(src, bin, *emit, {target.name});
     auto vals = evaluate(src, bin, vars_, false);
+    emit_typed(src, bin, {target.name}, vals);
     auto old = vars_.find(target.name);
     if (old == vars_.end() || !old->second.is_array() || old->second.array().ndim() == 0) {
       vars_[target.name] = vals[0];  // a scalar: a new value, as for Python numbers
@@ -1024,7 +1020,7 @@ class Session {
       auto vals = evaluate(src, a, vars_, true);
       line += show(vals);
     }
-    *out_ << line << "\n";
+    if (!dry_) *out_ << line << "\n";
   }
 
   /** Python's text of the value(s) the last evaluate() gave: (5,) for a 1-tuple. */
@@ -1052,6 +1048,7 @@ class Session {
         case DType::F64: *a.data<double>() = v.scalar<double>(); break;
       }
     }
+    if (dry_) return;  // emit(): nothing is written
     try {
       save_npy(call.args[1]->name, a);
     } catch (const Error& err) {
@@ -1061,55 +1058,73 @@ class Session {
 
   // --- stages ---------------------------------------------------------------------
 
-  void emit_stage(const std::shared_ptr<const Source>& src, const Expr& e, std::pair<Stage, std::string*>& emit,
-                  const std::vector<std::string>& names) {
-    if (loop_kernel_call(e)) {  // printed when the statement runs (call_loop_kernel)
-      emit_ = &emit;
-      return;
+  /** --emit=typed: `names: types = expr` of a statement, from its values. */
+  void emit_typed(const std::shared_ptr<const Source>& src, const Expr& e, const std::vector<std::string>& names,
+                  const std::vector<Value>& vals) {
+    if (!emit_ || emit_->first != Stage::Typed) return;
+    std::string types;
+    for (auto& v : vals) {
+      Type t{v.dtype(), v.is_array() ? v.array().ndim() : 0, v.is_scalar() && v.weak()};
+      types += (types.empty() ? "" : ", ") + t.str();
     }
-    auto p = build(src, e, vars_, true);
-    p->names = names;
-    while (p->names.size() < p->roots.size()) p->names.push_back("_");
-    std::string& out = *emit.second;
-    switch (emit.first) {
-      case Stage::Typed: {
-        std::string types;
-        for (auto* r : p->roots) types += (types.empty() ? "" : ", ") + r->type.str();
-        std::string lhs;
-        for (auto& n : names) lhs += (lhs.empty() ? "" : ", ") + n;
-        out += fmt::format("{}: {} = {}\n", lhs.empty() ? "_" : lhs, types, print_expr(e));
-        return;
-      }
-      case Stage::Array: out += print_array_ir(p->roots, p->names); return;
-      case Stage::Fused: out += print_fusion(fuse(p->roots, p->names)); return;
-      case Stage::Loops: out += print_kernel(lower(*p)); return;
-      case Stage::Llvm: out += engine().text(lower(*p), codegen_options(), CodegenText::Llvm); return;
-      case Stage::LlvmOpt: out += engine().text(lower(*p), codegen_options(), CodegenText::LlvmOpt); return;
-      case Stage::Asm: out += engine().text(lower(*p), codegen_options(), CodegenText::Asm); return;
-      case Stage::Remarks: out += engine().text(lower(*p), codegen_options(), CodegenText::Remarks); return;
+    std::string lhs;
+    for (auto& n : names) lhs += (lhs.empty() ? "" : ", ") + n;
+    *emit_->second += fmt::format("{}: {} = {}\n", lhs.empty() ? "_" : lhs, types, print_expr(e));
+  }
+
+  /** --emit and the REPL's :ir/:loops/:llvm/:asm: the stage of a program
+   *  that run() compiles, as it compiles it (batches of statements
+   *  included); programs of constants only are not compiled, so not shown. */
+  void emit_program(const Program& p) {
+    bool all_const = true;
+    for (auto* r : p.roots) all_const &= r->is_const();
+    if (all_const) return;
+    // One statement's program is named by the statement's targets.
+    std::vector<std::string> names = p.names;
+    if (names.empty()) names = emit_names_;
+    names.resize(p.roots.size(), "_");
+    auto lowered = [&] { return compile_expression(p.roots, names, p.sigs, "kernel"); };
+    std::string& out = *emit_->second;
+    switch (emit_->first) {
+      case Stage::Array: out += print_array_ir(p.roots, names); return;
+      case Stage::Fused: out += print_fusion(fuse(p.roots, names)); return;
+      case Stage::Loops: out += print_kernel(lowered()); return;
+      case Stage::Llvm: out += engine().text(lowered(), codegen_options(), CodegenText::Llvm); return;
+      case Stage::LlvmOpt: out += engine().text(lowered(), codegen_options(), CodegenText::LlvmOpt); return;
+      case Stage::Asm: out += engine().text(lowered(), codegen_options(), CodegenText::Asm); return;
+      case Stage::Remarks: out += engine().text(lowered(), codegen_options(), CodegenText::Remarks); return;
       default: return;
     }
   }
 
+  /** A stage of `source`: tokens and the AST from the text; the types of
+   *  each statement; later stages are hooks on the path run() takes (the
+   *  script runs, and each program it compiles is printed), except that
+   *  nothing is written: save() and print() do nothing, and the arguments
+   *  are copies, so a kernel's writes never reach the caller's arrays. */
   std::string emit(std::string_view source, Stage stage, const Args& args, std::string_view filename) {
     auto src = std::make_shared<const Source>(std::string(filename), std::string(source));
     if (stage == Stage::Tokens) return print_tokens(lex(*src));
     auto m = std::make_shared<Module>(parse(src));
     if (stage == Stage::Ast) return print_ast(*m);
-    module_ = m;
-    // Later stages need the types of earlier statements' values, so the
-    // script runs in a scratch scope while its stages are printed.
-    auto saved = vars_;
-    for (auto& [name, v] : args) vars_[name] = v;
     std::string out;
     std::pair<Stage, std::string*> em{stage, &out};
-    try {
-      for (auto& s : m->body) statement(src, *s, false, &em);
-    } catch (...) {
-      vars_ = std::move(saved);
-      throw;
-    }
-    vars_ = std::move(saved);
+    struct Restore {
+      Session& s;
+      std::map<std::string, Value> vars;
+      std::shared_ptr<Module> module;
+      ~Restore() {
+        s.vars_ = std::move(vars);
+        s.module_ = std::move(module);
+        s.emit_ = nullptr;
+        s.dry_ = false;
+      }
+    } restore{*this, vars_, module_};
+    module_ = m;
+    for (auto& [name, v] : args) vars_[name] = v.is_array() ? Value(v.array().copy()) : v;
+    emit_ = &em;
+    dry_ = true;
+    run_module(src, false);
     return out;
   }
 
@@ -1170,7 +1185,11 @@ class Session {
   std::map<std::string, KernelDef> kernels_;
   uint64_t kernels_version_ = 0;       // part of cache keys: a redefinition recompiles
   std::shared_ptr<Module> module_;     // the module being run (kernels keep theirs)
+  // emit(): the stage being printed (owned by emit(), which clears it on
+  // every exit, errors included) and whether writes are skipped.
   std::pair<Stage, std::string*>* emit_ = nullptr;
+  bool dry_ = false;
+  std::vector<std::string> emit_names_;  // the targets of the statement being run
   // Whether the last evaluate() on this thread gave a tuple (read right
   // after it by print and echo; thread-local so concurrent evals don't race).
   static thread_local bool last_tuple_;  // a loop kernel's stage is printed when it is called
