@@ -14,6 +14,7 @@ namespace numjit {
 
 namespace {
 constexpr int kSpinIterations = 20000;
+std::atomic<uint64_t> g_worker_ranges{0};
 
 inline void cpu_relax() {
 #if defined(__x86_64__)
@@ -55,7 +56,10 @@ struct ThreadPool::Impl {
       seen = g;
       int64_t b, e;
       range(t, b, e);
-      if (b < e) (*body)(t, b, e);
+      if (b < e) {
+        (*body)(t, b, e);
+        g_worker_ranges.fetch_add(1, std::memory_order_relaxed);
+      }
       if (pending.fetch_sub(1, std::memory_order_acq_rel) == 1) {
         std::lock_guard<std::mutex> lock(mu);
         done_cv.notify_one();
@@ -79,6 +83,8 @@ ThreadPool::~ThreadPool() {
 }
 
 int ThreadPool::threads() const { return impl_->threads; }
+
+uint64_t ThreadPool::worker_ranges() { return g_worker_ranges.load(std::memory_order_relaxed); }
 
 void ThreadPool::run(int64_t n, const std::function<void(int, int64_t, int64_t)>& body) {
   Impl& p = *impl_;

@@ -25,6 +25,10 @@ class ThreadPool {
    *  caller holds the pool). */
   void run(int64_t n, const std::function<void(int, int64_t, int64_t)>& body);
 
+  /** Ranges run on worker threads (not the caller) by every pool of the
+   *  process so far: tests see a parallel loop really use another thread. */
+  static uint64_t worker_ranges();
+
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;

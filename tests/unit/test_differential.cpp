@@ -1501,24 +1501,16 @@ TEST_CASE("a length-1 view broadcasts as NumPy's does") {
   CHECK(jit.eval("sum(x + y[:1])", {{"x", x}, {"y", y}}).scalar<double>() == 24.0);
 }
 
+// Once a known bug (the literal wrapped to i32); fixed, so a real check.
 TEST_CASE("a weak int that does not fit the array's dtype is an error, as under NEP 50") {
-  if (!run_known_bugs()) {
-    MESSAGE("known bug: x_i32 + 3000000000 wraps the literal to i32 (giving x - 1294967296) where NumPy "
-            "raises OverflowError: Python integer 3000000000 out of bounds for int32");
-    return;
-  }
   std::vector<int32_t> x = {1, 2};
   Jit jit;
   CHECK_THROWS_AS(jit.eval("x + 3000000000", {{"x", x}}), Error);
 }
 
 // Found by comparing with NumPy (tests/unit/test_numpy.cpp); both sides agree.
+// Once a known bug (the first operand won a tie); fixed, so a real check.
 TEST_CASE("ties of -0.0 and 0.0 in maximum and clip resolve as in NumPy") {
-  if (!run_known_bugs()) {
-    MESSAGE("known bug: maximum(-0.0, 0.0) is -0.0 and clip(-0.0, 0, 1) is -0.0 (the first operand wins a tie, "
-            "ir/scalar_ops.h); NumPy gives 0.0 (the second operand; also for minimum, max, cummax...)");
-    return;
-  }
   std::vector<double> x = {-0.0};
   Jit jit;
   for (const char* e : {"maximum(x, 0.0)[0]", "clip(x, 0, 1)[0]"}) {

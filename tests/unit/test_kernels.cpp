@@ -7,6 +7,7 @@
 
 #include "driver/driver.h"
 #include "numjit/numjit.hpp"
+#include "runtime/thread_pool.h"
 #include "test_util.h"
 
 using namespace numjit;
@@ -724,3 +725,32 @@ TEST_CASE("Options::boundscheck off removes the index checks of kernels") {
 }
 
 }  // TEST_SUITE
+
+// Issue 12: parallel loops must really run on more than one thread, not
+// merely give the same bits. A prange loop, a prange reduction and a large
+// elementwise expression each run a range on a worker at 2 threads, and
+// none at 1.
+TEST_CASE("prange loops and large loops run on more than one thread") {
+  std::vector<double> x(1 << 20);
+  for (size_t i = 0; i < x.size(); ++i) x[i] = double(i % 7);
+  for (int threads : {1, 2}) {
+    CAPTURE(threads);
+    Options o;
+    o.threads = threads;
+    o.disk_cache = false;
+    Jit jit(o);
+    jit.set("x", Value(Array::view(x)));
+    jit.run("def scale(x):\n    out = empty_like(x)\n    for i in prange(len(x)):\n        out[i] = x[i] * 2\n"
+            "    return out\n"
+            "def total(x):\n    s = 0.0\n    for i in prange(len(x)):\n        s += x[i]\n    return s\n");
+    for (const char* stmt : {"y = scale(x)", "s = total(x)", "z = x * 3.0 + 1.0"}) {
+      CAPTURE(stmt);
+      uint64_t before = ThreadPool::worker_ranges();
+      jit.run(stmt);
+      uint64_t ran = ThreadPool::worker_ranges() - before;
+      if (threads == 1) CHECK(ran == 0);
+      else CHECK(ran >= 1);
+    }
+    CHECK(jit.get("s").scalar<double>() == 3145722.0);
+  }
+}
