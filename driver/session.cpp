@@ -1101,7 +1101,7 @@ class Session {
    *  each statement; later stages are hooks on the path run() takes (the
    *  script runs, and each program it compiles is printed), except that
    *  nothing is written: save() and print() do nothing, and the arguments
-   *  are copies, so a kernel's writes never reach the caller's arrays. */
+   *  and variables are copies, so a kernel's writes never reach them. */
   std::string emit(std::string_view source, Stage stage, const Args& args, std::string_view filename) {
     auto src = std::make_shared<const Source>(std::string(filename), std::string(source));
     if (stage == Stage::Tokens) return print_tokens(lex(*src));
@@ -1121,7 +1121,12 @@ class Session {
       }
     } restore{*this, vars_, module_};
     module_ = m;
-    for (auto& [name, v] : args) vars_[name] = v.is_array() ? Value(v.array().copy()) : v;
+    // Copies, so that a kernel's element writes reach neither the caller's
+    // arrays nor the session's (a strided view stays itself: its copy would
+    // be contiguous and compile another kernel than run's).
+    auto copy = [](const Value& v) { return v.is_array() && v.array().is_contiguous() ? Value(v.array().copy()) : v; };
+    for (auto& [name, v] : vars_) v = copy(v);
+    for (auto& [name, v] : args) vars_[name] = copy(v);
     emit_ = &em;
     dry_ = true;
     run_module(src, false);

@@ -125,3 +125,30 @@ TEST_CASE("fabs is a float function; save errors point at the call; straight-lin
 }
 
 }  // TEST_SUITE
+
+// Issue 12: --emit (Jit::emit) shows what run compiles, batches and loop
+// kernels called inside expressions included, and writes nothing: not the
+// caller's arrays, not the session's, not files.
+TEST_CASE("emit shows the programs run compiles and writes nothing") {
+  Jit jit;
+  std::vector<double> host = {1, 2, 3};
+  jit.set("kept", Value(Array::view(host)));
+  const std::string script =
+      "def bump(x):\n    for i in range(len(x)):\n        x[i] = x[i] + 10\n    return x\n"
+      "a = bump(arg) + 1\n"
+      "b = bump(kept)\n"
+      "lo = min(arg)\n"
+      "hi = max(arg)\n"
+      "save('/nonexistent-dir/emit-must-not-save.npy', a)\n"
+      "print(lo)\n";
+  std::vector<double> arg = {4, 5, 6};
+  std::string loops = jit.emit(script, Stage::Loops, {{"arg", Array::view(arg)}});
+  CHECK(loops.find("kernel bump(x: f64[:])") != std::string::npos);        // the loop kernel, as called
+  CHECK(loops.find("kernel kernel((call 1): f64[:])") != std::string::npos);  // then + 1 on its result
+  CHECK(loops.find("-> (out0, out1)") != std::string::npos);  // lo and hi: one program, as run batches them
+  CHECK(arg == std::vector<double>{4, 5, 6});
+  CHECK(host == std::vector<double>{1, 2, 3});
+  std::string typed = jit.emit(script, Stage::Typed, {{"arg", Array::view(arg)}});
+  CHECK(typed.find("a: f64[:] = bump(arg) + 1\n") != std::string::npos);
+  CHECK(typed.find("lo: f64 = min(arg)\n") != std::string::npos);
+}
