@@ -31,6 +31,7 @@
 #include <unordered_set>
 
 #include "support/diagnostics.h"
+#include "ir/loop_analysis.h"
 #include "ir/reduce_order.h"
 #include "runtime/abi.h"
 
@@ -1119,12 +1120,11 @@ class Emitter {
     if (!ordered) return simple_reduce(s, n);
     // Several accumulators (multi-output fusion, ir/passes/multi_output.h)
     // share the loop and its loads; each keeps its own lanes and order.
-    bool vec = s.body.empty();
-    for (auto& a : s.accs) {
+    // ir/passes/vector_reductions marked the loops written as vectors.
+    for (auto& a : s.accs)
       if (!ordered_float(a)) internal_error("codegen", "ordered float and other accumulators in one reduction");
-      vec &= vectorizable(a.value, s.var);
-    }
-    if (vec) vector_reduce(s, n);
+    if (s.vectorize && !s.body.empty()) internal_error("codegen", "a vector reduction with a body");
+    if (s.vectorize) vector_reduce(s, n);
     else
       for (auto& a : s.accs) lane_reduce(s, a, n);
     for (auto& a : s.accs)
@@ -1259,86 +1259,9 @@ class Emitter {
 
   // Whether `e` is affine in loop variable `var`: e = base + coef * var with
   // base independent of var. Only + - * by constants are followed.
-  // Whether `e` is coef * var + (something not reading var); memoised.
-  bool affine(const LExpr* e, int var, int64_t& coef) {
-    auto key = std::make_pair(e, var);
-    auto it = affine_memo_.find(key);
-    if (it == affine_memo_.end()) {
-      int64_t c = 0;
-      bool ok = affine_impl(e, var, c);
-      it = affine_memo_.emplace(key, std::make_pair(ok, c)).first;
-    }
-    coef = it->second.second;
-    return it->second.first;
-  }
-
-  bool affine_impl(const LExpr* e, int var, int64_t& coef) {
-    switch (e->kind) {
-      case LExprKind::Var: coef = e->var == var ? 1 : 0; return true;
-      case LExprKind::Const:
-      case LExprKind::Dim: coef = 0; return true;
-      case LExprKind::Binary: {
-        int64_t ca, cb;
-        auto op = BinaryOp(e->op);
-        if (e->dtype != DType::I64) return depends(e, var) ? false : (coef = 0, true);
-        if (op == BinaryOp::Add || op == BinaryOp::Sub) {
-          if (!affine(e->ops[0], var, ca) || !affine(e->ops[1], var, cb)) return false;
-          coef = op == BinaryOp::Add ? ca + cb : ca - cb;
-          return true;
-        }
-        if (op == BinaryOp::Mul) {
-          if (!affine(e->ops[0], var, ca) || !affine(e->ops[1], var, cb)) return false;
-          if (ca != 0 && cb != 0) return false;
-          const LExpr* other = ca != 0 ? e->ops[1] : e->ops[0];
-          if (ca == 0 && cb == 0) return coef = 0, true;
-          if (other->kind != LExprKind::Const) return false;
-          coef = (ca != 0 ? ca : cb) * other->ival;
-          return true;
-        }
-        if (!depends(e, var)) return coef = 0, true;
-        return false;
-      }
-      default:
-        if (!depends(e, var)) return coef = 0, true;
-        return false;
-    }
-  }
-
-  // Whether `e` reads variable `var` (memoised: each node once per variable).
-  bool depends(const LExpr* e, int var) {
-    if (e->kind == LExprKind::Var) return e->var == var;
-    auto key = std::make_pair(e, var);
-    auto it = depends_memo_.find(key);
-    if (it != depends_memo_.end()) return it->second;
-    bool r = false;
-    for (auto* o : e->ops)
-      if ((r = depends(o, var))) break;
-    depends_memo_.emplace(key, r);
-    return r;
-  }
-
-  bool vectorizable(const LExpr* e, int var) {
-    auto key = std::make_pair(e, var);
-    auto it = vectorizable_memo_.find(key);
-    if (it != vectorizable_memo_.end()) return it->second;
-    bool r = vectorizable_impl(e, var);
-    vectorizable_memo_.emplace(key, r);
-    return r;
-  }
-
-  bool vectorizable_impl(const LExpr* e, int var) {
-    if (e->kind == LExprKind::Load) {
-      for (auto* o : e->ops) {
-        int64_t c;
-        if (!affine(o, var, c)) return false;
-      }
-      return true;
-    }
-    if (e->kind == LExprKind::Var && e->var != var) return true;
-    for (auto* o : e->ops)
-      if (!vectorizable(o, var)) return false;
-    return true;
-  }
+  // Index analysis (ir/loop_analysis.h), memoised for this kernel.
+  bool affine(const LExpr* e, int var, int64_t& coef) { return index_.affine(e, var, coef); }
+  bool depends(const LExpr* e, int var) { return index_.depends(e, var); }
 
   // Evaluates `e` for the 32 elements base .. base + 31 of the reduction
   // (lanes at or past `limit` masked off when `mask` is set).
@@ -1566,8 +1489,7 @@ class Emitter {
   BasicBlock* memo_block_ = nullptr;
   std::vector<bool> temp_;     // see find_temps()
   std::vector<LValue*> ssa_;   // a temp's value, once assigned
-  std::map<std::pair<const LExpr*, int>, bool> depends_memo_, vectorizable_memo_;
-  std::map<std::pair<const LExpr*, int>, std::pair<bool, int64_t>> affine_memo_;
+  IndexAnalysis index_;
 };
 
 }  // namespace

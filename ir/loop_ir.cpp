@@ -312,7 +312,8 @@ class Printer {
         std::string accs;
         for (auto& a : s.accs)
           accs += fmt::format(" {}={}({})", k_.var_names[size_t(a.result_var)], acc_kind_name(a.kind), expr(a.value));
-        out_ += fmt::format("{}reduce {} in [0, {}):{}\n", pad, k_.var_names[size_t(s.var)], expr(s.hi), accs);
+        out_ += fmt::format("{}reduce {} in [0, {}){}{}:{}\n", pad, k_.var_names[size_t(s.var)], expr(s.hi),
+                            s.parallel ? " parallel" : "", s.vectorize ? " vectorized" : "", accs);
         stmts(s.body, indent + 1);
         break;
       }

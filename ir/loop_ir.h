@@ -94,8 +94,10 @@ struct LStmt {
   std::vector<const LExpr*> args;      // Store index, Alloc dims, Check args
   std::vector<LStmt> body, orelse;
   std::vector<Accumulator> accs;       // ReduceLoop
-  bool vectorize = false;              // For: lanes may run in SIMD
-  bool parallel = false;               // For: iterations independent; may run on the thread pool
+  bool vectorize = false;              // For: lanes may run in SIMD (LLVM's loop vectorizer decides);
+                                       // ReduceLoop: codegen writes explicit vectors (vector_reductions.h)
+  bool parallel = false;               // For: iterations independent; may run on the thread pool;
+                                       // ReduceLoop: runs in blocks on the thread pool (vector_reductions.h)
   CheckKind check = CheckKind::Message;
   std::string message;                 // Check: text or "where" prefix
 };

@@ -9,6 +9,7 @@
 #include "ir/passes/fuse.h"
 #include "ir/passes/lower_to_loops.h"
 #include "ir/passes/multi_output.h"
+#include "ir/passes/vector_reductions.h"
 #include "ir/verify.h"
 
 namespace numjit {
@@ -54,6 +55,8 @@ Kernel compile_expression(const std::vector<const Node*>& roots, const std::vect
   after_pass("lower_to_loops", k);
   merge_reductions(k, true);  // reductions of the same elements share a loop
   after_pass("merge_reductions", k);
+  mark_vector_reductions(k);  // float reductions codegen writes as vectors, in parallel blocks
+  after_pass("vector_reductions", k);
   return k;
 }
 
@@ -63,6 +66,8 @@ void finish_kernel(Kernel& k) {
   after_pass("merge_reductions", k);
   version_bounds_checks(k);  // loops whose indices are in range run a copy without checks
   after_pass("bounds", k);
+  mark_vector_reductions(k);
+  after_pass("vector_reductions", k);
 }
 
 }  // namespace numjit

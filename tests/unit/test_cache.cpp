@@ -14,6 +14,7 @@
 #include "frontend/sema.h"
 #include "ir/passes/fuse.h"
 #include "ir/passes/lower_to_loops.h"
+#include "ir/pipeline.h"
 #include "runtime/context.h"
 
 using namespace numjit;
@@ -33,7 +34,7 @@ Kernel kernel_of(const std::string& expr) {
   Scope scope;
   scope.vars["x"] = b.input(0, sig, {});
   const Node* root = lower_node(b, scope, *m.body[0]->value);
-  return lower_to_loops(fuse({root}), {sig}, "k");
+  return compile_expression({root}, {"r"}, {sig}, "k");  // the passes run() uses
 }
 
 std::string fmt_name(const std::string& name) { return "numjit_cache_" + name + "_" + std::to_string(getpid()); }

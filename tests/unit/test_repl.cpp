@@ -333,6 +333,9 @@ TEST_CASE("the inspection commands, :threads, :reset and mistakes") {
   CHECK(has(s.out, "\nmemory per element: reads p 8 B; writes out0 8 B = 16 B per element\n"
                    "  for 8 elements (the largest input, p): 128 B; at "));
   CHECK(has(s.out, "\nmemory per element: reads p 8 B; writes nothing = 8 B per element\n"));  // sum(p)
+  // numjit writes float reductions as vectors itself, in parallel blocks:
+  // the loop IR's marks say so (ir/passes/vector_reductions.h).
+  CHECK(has(s.out, "\n  reduce k0 in [0, p.shape[0])  parallel, vectorized\n"));
   CHECK(has(s.out, "\n>>> threads: 1 (1 variable kept)\n>>> threads: 1\n>>> 14.0\n"));
   CHECK(has(s.out, "\n>>> usage: :type EXPR\n"));
   CHECK(has(s.out, "\n>>> unknown command ':tpye' (did you mean ':type'?); :help lists the commands\n"));
