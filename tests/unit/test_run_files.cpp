@@ -1,7 +1,7 @@
 // Run files (tests/run/*.nj): a script and, in `# => ` comments, the text it
-// prints, line by line. Each runs through the JIT at 1 and 2 threads and
-// through the reference interpreter (driver.h, reference_run); all three
-// must print exactly the expected text. A new case is a new file.
+// prints, line by line. Each runs through the JIT at 1, 2 and 3 threads and
+// through the reference interpreter (test_util.h); all must print exactly
+// the expected text. A new case is a new file.
 #include <doctest/doctest.h>
 
 #include <filesystem>
@@ -9,8 +9,8 @@
 #include <sstream>
 #include <string>
 
-#include "driver/driver.h"
 #include "numjit/numjit.hpp"
+#include "test_util.h"
 
 using namespace numjit;
 namespace fs = std::filesystem;
@@ -32,26 +32,11 @@ std::string expected_of(const std::string& script) {
   return out;
 }
 
-std::string jit_run(const std::string& script, const std::string& name, int threads) {
-  Options o;
-  o.threads = threads;
-  o.disk_cache = false;
-  Jit jit(o);
-  std::ostringstream out;
-  jit.set_output(&out);
-  try {
-    jit.run(script, name);
-  } catch (const Error& e) {
-    out << "error: " << e.what() << "\n";
-  }
-  return out.str();
-}
-
 }  // namespace
 
 TEST_SUITE("run") {
 
-TEST_CASE("each run file prints its expected text in the JIT at 1 and 2 threads and in the interpreter") {
+TEST_CASE("each run file prints its expected text in the JIT at 1, 2 and 3 threads and in the interpreter") {
   const fs::path dir = fs::path(NUMJIT_SOURCE_DIR) / "tests" / "run";
   int files = 0;
   for (const auto& entry : fs::directory_iterator(dir)) {
@@ -62,15 +47,7 @@ TEST_CASE("each run file prints its expected text in the JIT at 1 and 2 threads 
     const std::string script = read(entry.path());
     const std::string want = expected_of(script);
     REQUIRE(!want.empty());
-    CHECK(jit_run(script, name, 1) == want);
-    CHECK(jit_run(script, name, 2) == want);
-    std::string ref;
-    try {
-      ref = reference_run(script, name);
-    } catch (const Error& e) {
-      ref = std::string("error: ") + e.what() + "\n";
-    }
-    CHECK(ref == want);
+    CHECK(test::same_output_at_1_2_3_threads(script, name) == want);
   }
   CHECK(files >= 4);
 }
