@@ -37,6 +37,7 @@
 #include <optional>
 
 #include "codegen/llvm_codegen.h"
+#include "ir/builtins.h"
 #include "codegen/object_cache.h"
 #include "codegen_id.h"  // generated: NUMJIT_CODEGEN_ID
 #include "support/diagnostics.h"
@@ -104,9 +105,6 @@ bool branch_in_loop(const std::vector<LStmt>& body, bool in_loop) {
 // LIBMVEC_X86 table lists only the SSE2 and AVX2 variants of sin, cos, tan,
 // exp, log and pow.
 void add_libmvec(llvm::TargetLibraryInfoImpl& tlii, VectorMath vm) {
-  static const char* unary[] = {"acos", "acosh", "asin", "asinh", "atan", "atanh", "cbrt", "cos",
-                                "cosh", "exp", "exp2", "expm1", "log", "log10", "log1p", "log2",
-                                "sin", "sinh", "tan", "tanh"};
   static const char* binary[] = {"atan2", "hypot", "pow"};
   static std::mutex mu;
   static std::deque<std::string> names;  // VecDesc keeps StringRefs
@@ -125,7 +123,8 @@ void add_libmvec(llvm::TargetLibraryInfoImpl& tlii, VectorMath vm) {
         d.emplace_back(scalar, vec, llvm::ElementCount::getFixed(n), false, abi);
       }
     };
-    for (auto* f : unary) add(f, false);
+    for (const Builtin& f : builtins())  // every libm row of ir/builtins.def
+      if (f.libm) add(f.libm, false);
     for (auto* f : binary) add(f, true);
   }
   tlii.addVectorizableFunctions(d);

@@ -31,6 +31,7 @@
 #include <unordered_set>
 
 #include "support/diagnostics.h"
+#include "ir/builtins.h"
 #include "ir/loop_analysis.h"
 #include "ir/reduce_order.h"
 #include "runtime/abi.h"
@@ -46,33 +47,6 @@ namespace {
 
 /** Iterations of an innermost parallel loop per block of work. */
 constexpr int64_t kParallelGrain = 16384;
-
-/** The libm name of a math function of one float argument (f32 adds 'f'). */
-const char* libm_name(MathFn fn) {
-  switch (fn) {
-    case MathFn::Cbrt: return "cbrt";
-    case MathFn::Exp: return "exp";
-    case MathFn::Exp2: return "exp2";
-    case MathFn::Expm1: return "expm1";
-    case MathFn::Log: return "log";
-    case MathFn::Log1p: return "log1p";
-    case MathFn::Log2: return "log2";
-    case MathFn::Log10: return "log10";
-    case MathFn::Sin: return "sin";
-    case MathFn::Cos: return "cos";
-    case MathFn::Tan: return "tan";
-    case MathFn::Arcsin: return "asin";
-    case MathFn::Arccos: return "acos";
-    case MathFn::Arctan: return "atan";
-    case MathFn::Sinh: return "sinh";
-    case MathFn::Cosh: return "cosh";
-    case MathFn::Tanh: return "tanh";
-    case MathFn::Arcsinh: return "asinh";
-    case MathFn::Arccosh: return "acosh";
-    case MathFn::Arctanh: return "atanh";
-    default: return nullptr;
-  }
-}
 
 struct BufferSlots {
   // Inputs: SSA values loaded at entry. Results and temps: allocas.
@@ -415,13 +389,11 @@ class Emitter {
   }
 
   static bool has_libmvec(const std::string& name) {
-    static const char* known[] = {"acos", "acosh", "asin", "asinh", "atan", "atanh", "cbrt", "cos",
-                                  "cosh", "exp", "exp2", "expm1", "log", "log10", "log1p", "log2",
-                                  "sin", "sinh", "tan", "tanh", "atan2", "hypot", "pow"};
     std::string base = name;
     if (!base.empty() && base.back() == 'f') base.pop_back();
-    for (auto* k : known)
-      if (base == k) return true;
+    if (base == "atan2" || base == "hypot" || base == "pow") return true;
+    for (const Builtin& f : builtins())
+      if (f.libm && base == f.libm) return true;
     return false;
   }
 
@@ -472,7 +444,7 @@ class Emitter {
         return B.CreateFCmpOLT(intrinsic(llvm::Intrinsic::fabs, x), constant(in, INFINITY, 0, w));
       default: break;
     }
-    const char* name = libm_name(fn);
+    const char* name = builtin_of(fn).libm;
     if (!name) internal_error("codegen", fmt::format("no lowering for math function {}", math_fn_name(fn)));
     (void)out;
     return call_libm(name, in, {x}, w);

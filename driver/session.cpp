@@ -27,6 +27,7 @@
 #include "frontend/lexer.h"
 #include "frontend/parser.h"
 #include "frontend/sema.h"
+#include "ir/builtins.h"
 #include "ir/interpreter.h"
 #include "ir/loop_interpreter.h"
 #include "ir/scalar_ops.h"
@@ -136,6 +137,15 @@ Stage parse_stage(std::string_view name) {
 }
 
 const char* stage_name(Stage s) { return kStageNames[int(s)]; }
+
+std::string builtin_functions_text() {
+  std::string out;
+  for (const Builtin& f : builtins()) {
+    std::string call = fmt::format("{}({})", f.name, f.arity == 1 ? "x" : f.arity == 2 ? "a, b" : "a, b, c");
+    out += fmt::format("{:<14} {:<18} {}\n", call, result_rule_name(f.rule), f.doc);
+  }
+  return out;
+}
 
 class Session {
  public:

@@ -8,36 +8,12 @@
 
 #include "support/diagnostics.h"
 #include "frontend/kernel.h"
+#include "ir/builtins.h"
 
 namespace numjit {
 
 namespace {
 
-struct MathEntry {
-  const char* name;
-  MathFn fn;
-};
-const MathEntry kMath1[] = {
-    {"abs", MathFn::Abs}, {"absolute", MathFn::Abs},
-    {"sqrt", MathFn::Sqrt}, {"cbrt", MathFn::Cbrt}, {"exp", MathFn::Exp},
-    {"exp2", MathFn::Exp2}, {"expm1", MathFn::Expm1}, {"log", MathFn::Log},
-    {"log1p", MathFn::Log1p}, {"log2", MathFn::Log2}, {"log10", MathFn::Log10},
-    {"sin", MathFn::Sin}, {"cos", MathFn::Cos}, {"tan", MathFn::Tan},
-    {"arcsin", MathFn::Arcsin}, {"arccos", MathFn::Arccos}, {"arctan", MathFn::Arctan},
-    {"sinh", MathFn::Sinh}, {"cosh", MathFn::Cosh}, {"tanh", MathFn::Tanh},
-    {"arcsinh", MathFn::Arcsinh}, {"arccosh", MathFn::Arccosh}, {"arctanh", MathFn::Arctanh},
-    {"floor", MathFn::Floor}, {"ceil", MathFn::Ceil}, {"round", MathFn::Round},
-    {"rint", MathFn::Round}, {"trunc", MathFn::Trunc}, {"sign", MathFn::Sign},
-    {"isnan", MathFn::IsNan}, {"isinf", MathFn::IsInf}, {"isfinite", MathFn::IsFinite},
-};
-struct Binary2Entry {
-  const char* name;
-  BinaryOp op;
-};
-const Binary2Entry kMath2[] = {
-    {"arctan2", BinaryOp::Arctan2}, {"hypot", BinaryOp::Hypot}, {"fmod", BinaryOp::FMod},
-    {"minimum", BinaryOp::Minimum}, {"maximum", BinaryOp::Maximum}, {"power", BinaryOp::Pow},
-};
 struct ReduceEntry {
   const char* name;
   ReduceOp op;
@@ -62,7 +38,7 @@ struct GroupEntry {
 const GroupEntry kGroup[] = {{"group_sum", GroupOp::Sum}, {"group_count", GroupOp::Count},
                              {"group_mean", GroupOp::Mean}, {"group_min", GroupOp::Min},
                              {"group_max", GroupOp::Max}};
-const char* kOther[] = {"fabs", "around", "where", "clip", "dot", "count_nonzero", "zeros", "ones", "empty",
+const char* kOther[] = {"around", "where", "clip", "dot", "count_nonzero", "zeros", "ones", "empty",
                         "full", "arange", "linspace", "zeros_like", "ones_like", "full_like",
                         "empty_like", "copy", "reshape", "random", "randn", "len", "shape", "load",
                         "f32", "f64", "i32", "i64", "bool", "float", "int", "astype", "print",
@@ -602,19 +578,12 @@ class Lowerer {
   SemaValue builtin(Call& c) {
     const std::string& fn = c.fn;
     Span sp = c.e.span;
-    if (fn == "fabs") {  // NumPy's fabs is a float function: fabs of ints is f64
-      arity(c, 1, 1);
-      const Node* x = node(*c.pos[0]);
-      return of(b_.math(MathFn::Abs, is_float(x->dtype()) ? x : b_.cast(x, float_result(x->dtype()), sp), sp));
-    }
     if (fn == "round" || fn == "around") return round(c);
-    if (auto* m = find_entry(kMath1, fn)) {
-      arity(c, 1, 1);
-      return of(b_.math(m->fn, node(*c.pos[0]), sp));
-    }
-    if (auto* m = find_entry(kMath2, fn)) {
-      arity(c, 2, 2);
-      return of(b_.binary(m->op, node(*c.pos[0]), node(*c.pos[1]), sp));
+    if (const Builtin* f = find_builtin(fn)) {  // the elementwise functions: ir/builtins.def
+      arity(c, f->arity, f->arity);
+      std::vector<const Node*> args;
+      for (auto& a : c.pos) args.push_back(node(*a));
+      return of(apply_builtin(b_, *f, args, sp));
     }
     // min(a, b) is the two-value minimum (Python's meaning), but the method
     // X.min(1) is NumPy's ndarray.min(axis=1).
@@ -929,8 +898,7 @@ const Node* lower_node(Builder& b, const Scope& scope, const Expr& e) {
 const std::vector<std::string>& builtin_names() {
   static const std::vector<std::string> names = [] {
     std::set<std::string> s;
-    for (auto& m : kMath1) s.insert(m.name);
-    for (auto& m : kMath2) s.insert(m.name);
+    for (auto& f : builtins()) s.insert(f.name);
     for (auto& m : kReduce) s.insert(m.name);
     for (auto& m : kScan) s.insert(m.name);
     for (auto& m : kGroup) s.insert(m.name);

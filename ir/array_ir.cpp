@@ -11,6 +11,7 @@
 #include <unordered_set>
 
 #include "support/diagnostics.h"
+#include "ir/builtins.h"
 #include "ir/scalar_ops.h"
 
 namespace numjit {
@@ -29,7 +30,11 @@ const char* binary_op_name(BinaryOp op) {
   return names[int(op)];
 }
 const char* math_fn_name(MathFn fn) {
-  static const char* names[] = {NUMJIT_FOR_EACH_MATH_FN(NUMJIT_NAME_CASE)};
+  static const char* names[] = {
+#define NUMJIT_LIBM_FN(id, name, libm, doc) #id,
+#define NUMJIT_EXACT_FN(id, name, rule, doc) #id,
+#include "ir/builtins.def"
+  };
   return names[int(fn)];
 }
 const char* reduce_op_name(ReduceOp op) {
@@ -363,26 +368,13 @@ const Node* Builder::binary(BinaryOp op, const Node* a, const Node* b, Span span
 
 const Node* Builder::math(MathFn fn, const Node* a, Span span) {
   DType in = a->dtype();
-  DType out;
-  switch (fn) {
-    case MathFn::Abs:
-    case MathFn::Sign:
-    case MathFn::Round:
-      out = in;
-      break;
-    case MathFn::IsNan:
-    case MathFn::IsInf:
-    case MathFn::IsFinite:
-      out = DType::Bool;
-      break;
-    case MathFn::Floor:
-    case MathFn::Ceil:
-    case MathFn::Trunc:
-      out = is_float(in) ? in : DType::F64;  // NumPy 1.24: floor of ints is f64
-      break;
-    default:
-      out = float_result(in);
-      break;
+  DType out = in;
+  switch (builtin_of(fn).rule) {
+    case ResultRule::Same: out = in; break;
+    case ResultRule::Bool: out = DType::Bool; break;
+    case ResultRule::FloatOrF64: out = is_float(in) ? in : DType::F64; break;  // NumPy 1.24: floor of ints is f64
+    case ResultRule::Float: out = float_result(in); break;
+    case ResultRule::Promoted: internal_error("Builder::math", "a one-argument function with a promoted result");
   }
   if (fn == MathFn::Sign && in == DType::Bool) error(span, "sign is not defined for bool values");
   const Node* arg = (out != DType::Bool && is_float(out) && !is_float(in)) ? cast(a, out) : cast(a, in);

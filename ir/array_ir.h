@@ -69,11 +69,6 @@ const char* array_op_name(ArrayOp op);
   X(Add) X(Sub) X(Mul) X(Div) X(FloorDiv) X(Mod) X(Pow) X(BitAnd) X(BitOr) X(BitXor) \
   X(Lt) X(Le) X(Gt) X(Ge) X(Eq) X(Ne) X(Minimum) X(Maximum) X(FMod) X(Arctan2)       \
   X(Hypot)
-#define NUMJIT_FOR_EACH_MATH_FN(X)                                                   \
-  X(Abs) X(Sqrt) X(Cbrt) X(Exp) X(Exp2) X(Expm1) X(Log) X(Log1p) X(Log2) X(Log10)    \
-  X(Sin) X(Cos) X(Tan) X(Arcsin) X(Arccos) X(Arctan) X(Sinh) X(Cosh) X(Tanh)         \
-  X(Arcsinh) X(Arccosh) X(Arctanh) X(Floor) X(Ceil) X(Round) X(Trunc) X(Sign)        \
-  X(IsNan) X(IsInf) X(IsFinite)
 #define NUMJIT_FOR_EACH_REDUCE_OP(X) \
   X(Sum) X(Prod) X(Min) X(Max) X(Any) X(All) X(ArgMin) X(ArgMax) X(Mean) X(Var)
 #define NUMJIT_FOR_EACH_SCAN_OP(X) X(CumSum) X(CumProd) X(CumMax) X(CumMin)
@@ -82,7 +77,12 @@ const char* array_op_name(ArrayOp op);
 #define NUMJIT_ENUM_ITEM(name) name,
 enum class UnaryOp { NUMJIT_FOR_EACH_UNARY_OP(NUMJIT_ENUM_ITEM) };
 enum class BinaryOp { NUMJIT_FOR_EACH_BINARY_OP(NUMJIT_ENUM_ITEM) };
-enum class MathFn { NUMJIT_FOR_EACH_MATH_FN(NUMJIT_ENUM_ITEM) };
+/** The one-argument math opcodes: the rows of ir/builtins.def. */
+enum class MathFn {
+#define NUMJIT_LIBM_FN(id, name, libm, doc) id,
+#define NUMJIT_EXACT_FN(id, name, rule, doc) id,
+#include "ir/builtins.def"
+};
 enum class ReduceOp { NUMJIT_FOR_EACH_REDUCE_OP(NUMJIT_ENUM_ITEM) };
 enum class ScanOp { NUMJIT_FOR_EACH_SCAN_OP(NUMJIT_ENUM_ITEM) };
 enum class GroupOp { NUMJIT_FOR_EACH_GROUP_OP(NUMJIT_ENUM_ITEM) };

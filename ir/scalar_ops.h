@@ -199,26 +199,9 @@ inline Scalar eval_math(MathFn fn, DType in, Scalar a) {
       if (fl) r.f = std::nearbyint(x); else r.i = a.i;
       break;
     case MathFn::Sqrt: NUMJIT_LIBM(sqrt); break;
-    case MathFn::Cbrt: NUMJIT_LIBM(cbrt); break;
-    case MathFn::Exp: NUMJIT_LIBM(exp); break;
-    case MathFn::Exp2: NUMJIT_LIBM(exp2); break;
-    case MathFn::Expm1: NUMJIT_LIBM(expm1); break;
-    case MathFn::Log: NUMJIT_LIBM(log); break;
-    case MathFn::Log1p: NUMJIT_LIBM(log1p); break;
-    case MathFn::Log2: NUMJIT_LIBM(log2); break;
-    case MathFn::Log10: NUMJIT_LIBM(log10); break;
-    case MathFn::Sin: NUMJIT_LIBM(sin); break;
-    case MathFn::Cos: NUMJIT_LIBM(cos); break;
-    case MathFn::Tan: NUMJIT_LIBM(tan); break;
-    case MathFn::Arcsin: NUMJIT_LIBM(asin); break;
-    case MathFn::Arccos: NUMJIT_LIBM(acos); break;
-    case MathFn::Arctan: NUMJIT_LIBM(atan); break;
-    case MathFn::Sinh: NUMJIT_LIBM(sinh); break;
-    case MathFn::Cosh: NUMJIT_LIBM(cosh); break;
-    case MathFn::Tanh: NUMJIT_LIBM(tanh); break;
-    case MathFn::Arcsinh: NUMJIT_LIBM(asinh); break;
-    case MathFn::Arccosh: NUMJIT_LIBM(acosh); break;
-    case MathFn::Arctanh: NUMJIT_LIBM(atanh); break;
+#define NUMJIT_LIBM_FN(id, name, fn, doc) \
+    case MathFn::id: NUMJIT_LIBM(fn); break;
+#include "ir/builtins.def"
     case MathFn::Floor: NUMJIT_LIBM(floor); break;
     case MathFn::Ceil: NUMJIT_LIBM(ceil); break;
     case MathFn::Trunc: NUMJIT_LIBM(trunc); break;

@@ -44,11 +44,17 @@ int main(int argc, char** argv) {
   bool no_cache = false, clear_cache = false;
   app.add_flag("--no-cache", no_cache, "neither read nor write the on-disk cache of compiled kernels");
   app.add_flag("--clear-cache", clear_cache, "empty the on-disk cache ($NUMJIT_CACHE_DIR or ~/.cache/numjit) first");
+  bool list_builtins = false;
+  app.add_flag("--builtins", list_builtins, "list the elementwise builtin functions and exit");
   bool repl = false;
   app.add_flag("--repl", repl, "start the interactive REPL even if standard input is not a terminal "
                                "(numjit alone on a terminal starts it too)");
   CLI11_PARSE(app, argc, argv);
   opts.disk_cache = !no_cache;
+  if (list_builtins) {
+    std::cout << numjit::builtin_functions_text();
+    return 0;
+  }
   if (clear_cache) {
     std::string dir = numjit::ObjectCache::default_dir();
     int n = dir.empty() ? 0 : numjit::ObjectCache::clear(dir);

@@ -163,6 +163,10 @@ enum class Stage { Tokens, Ast, Typed, Array, Fused, Loops, Llvm, LlvmOpt, Asm, 
 Stage parse_stage(std::string_view name);
 const char* stage_name(Stage s);
 
+/** The elementwise builtin functions, one line each (`numjit --builtins`):
+ *  the call, the result dtype, what it computes. */
+std::string builtin_functions_text();
+
 /** NumPy-style text of a value (`[1. 2. 3.]`, truncated when long). */
 std::string format_value(const Value& v);
 

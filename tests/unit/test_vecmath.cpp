@@ -24,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "ir/builtins.h"
 #include "numjit/numjit.hpp"
 
 using namespace numjit;
@@ -302,6 +303,15 @@ TEST_CASE("ulp_distance counts representable values") {
   CHECK(ulp_distance(std::numeric_limits<double>::denorm_min(), -std::numeric_limits<double>::denorm_min()) == 2);
   CHECK(ulp_distance(1.0f, std::nextafter(std::nextafter(1.0f, 0.0f), 0.0f)) == 2);
   CHECK(ulp_distance(-1.0, std::nextafter(-1.0, -2.0)) == 1);
+}
+
+TEST_CASE("every builtin computed by libm (ir/builtins.def) has a row in kUnary") {
+  for (const numjit::Builtin& f : numjit::builtins()) {
+    if (!f.libm) continue;
+    bool found = false;
+    for (const Unary& u : kUnary) found |= std::string(u.libm) == f.libm && std::string(u.numjit) == f.name;
+    CHECK_MESSAGE(found, "builtin '" << f.name << "' calls libm's " << f.libm << " but has no accuracy row");
+  }
 }
 
 TEST_CASE("unary vector math is within the documented ulp bound of scalar libm, f64 and f32") {
