@@ -434,6 +434,7 @@ const std::vector<Case> kEveryBuiltin = {
     {"arcsinh", "arcsinh(ev)", "np.arcsinh(ev)", Cmp::Transcendental},
     {"arccosh", "arccosh(ev)", "np.arccosh(ev)", Cmp::Transcendental},
     {"arctanh", "arctanh(ev)", "np.arctanh(ev)", Cmp::Transcendental},
+    {"sinc", "sinc(ev)", "np.sinc(ev)", Cmp::Transcendental},
     {"floor", "floor(evi)", "np.floor(evi)"},
     {"ceil", "ceil(ev)", "np.ceil(ev)"},
     {"trunc", "trunc(evf)", "np.trunc(evf)"},
