@@ -110,6 +110,10 @@ struct Program {
   std::string constants;  // weak scalars folded in as constants (part of the cache key)
   bool tuple = false;     // the expression is a tuple (x.shape, (a, b)), even of one value
   Span span;
+  // A store (x[a:b] = e, x += e): roots[0] is written into store_view, Views
+  // of input #store_buf, and the program has no results.
+  const Node* store_view = nullptr;
+  int store_buf = -1;
 
   explicit Program(std::shared_ptr<const Source> s) : src(std::move(s)), b(ctx, src.get()) {}
 };
@@ -156,33 +160,43 @@ class Session {
   // --- building programs ------------------------------------------------------
 
   /** Array IR for `e` (in `src`), its free names bound to `vars`. */
-  std::unique_ptr<Program> build(std::shared_ptr<const Source> src, const Expr& e,
-                                 const std::map<std::string, Value>& vars, bool allow_tuple) {
+  /** A program over the variables that `exprs` name: weak scalars are
+   *  folded in as constants, the other values become inputs; `scope`
+   *  (which must outlive the lowering) gets their nodes, and load(). */
+  std::unique_ptr<Program> program(std::shared_ptr<const Source> src, Span span,
+                                   std::initializer_list<const Expr*> exprs, const std::map<std::string, Value>& vars,
+                                   Scope& scope) {
     auto p = std::make_unique<Program>(std::move(src));
-    p->span = e.span;
-    Scope scope;
+    p->span = span;
     std::set<std::string> used;
-    collect_names(e, used);
+    for (const Expr* e : exprs) collect_names(*e, used);
     for (auto& [name, v] : vars) {
       if (!used.count(name)) {
         scope.other_names.push_back(name);
       } else if (v.is_scalar() && v.weak()) {
         bind_number(*p, scope, name, v);
       } else {
-        bind_input(*p, scope, name, v, e.span);
+        bind_input(*p, scope, name, v, span);
       }
     }
     scope.kernels = &kernels_;
     Program* raw = p.get();
-    scope.load = [raw, &scope, this](const std::string& path, Span span) -> const Node* {
+    scope.load = [raw, &scope, this](const std::string& path, Span at) -> const Node* {
       Array a;
       try {
         a = load_npy(path);
       } catch (const Error& err) {
-        user_error(raw->src.get(), span, err.what());
+        user_error(raw->src.get(), at, err.what());
       }
-      return bind_input(*raw, scope, fmt::format("load{}", raw->sigs.size()), Value(a), span);
+      return bind_input(*raw, scope, fmt::format("load{}", raw->sigs.size()), Value(a), at);
     };
+    return p;
+  }
+
+  std::unique_ptr<Program> build(std::shared_ptr<const Source> src, const Expr& e,
+                                 const std::map<std::string, Value>& vars, bool allow_tuple) {
+    Scope scope;
+    auto p = program(std::move(src), e.span, {&e}, vars, scope);
     SemaValue v = lower_expr(p->b, scope, e);
     if (v.kind == SemaValue::Kind::DType)
       user_error(p->src.get(), e.span, fmt::format("expected a value, got the dtype '{}'", dtype_name(v.dtype)));
@@ -241,7 +255,11 @@ class Session {
 
   CodegenOptions codegen_options() const { return CodegenOptions{opts_.opt_level, opts_.fastmath}; }
 
-  Kernel lower(const Program& p) const { return compile_expression(p.roots, p.names, p.sigs, "kernel"); }
+  Kernel lower(const Program& p, const std::vector<std::string>& names) const {
+    if (p.store_view) return compile_store(p.store_view, p.store_buf, p.roots[0], p.sigs, "kernel");
+    return compile_expression(p.roots, names, p.sigs, "kernel");
+  }
+  Kernel lower(const Program& p) const { return lower(p, p.names); }
 
   std::shared_ptr<Compiled> compile(const Program& p, const std::string& key) {
     if (emit_ && emit_->first != Stage::Typed) emit_program(p);
@@ -251,9 +269,10 @@ class Session {
       if (it != cache_.end()) return it->second;
     }
     auto c = std::make_shared<Compiled>();
-    for (auto* r : p.roots) c->results.push_back(r->type);
-    bool all_const = true;
+    bool all_const = !p.store_view;
     for (auto* r : p.roots) all_const &= r->is_const();
+    if (!p.store_view)
+      for (auto* r : p.roots) c->results.push_back(r->type);
     if (!all_const) {
       if (reference_) c->loops = std::make_shared<const Kernel>(lower(p));
       else c->code = engine().compile(lower(p), codegen_options());
@@ -867,12 +886,16 @@ class Session {
     }
     for (auto& t : s.targets)
       if (t->kind == ExprKind::Name) names.push_back(t->name);
+    // x[a:b] = e alone: e's loops write into x's elements (one program).
+    if (s.targets.size() == 1 && s.targets[0]->kind == ExprKind::Subscript && !loop_kernel_call(e) &&
+        !calls_loop_kernel(e))
+      return store(src, *s.targets[0], e, vars_);
     emit_names_ = names;  // what emit_program calls the statement's values
     auto vals = evaluate(src, e, vars_, true);
     emit_names_.clear();
     emit_typed(src, e, names, vals);
     for (auto& t : s.targets) {
-      if (t->kind == ExprKind::Subscript) store_into(src, *t, vals);
+      if (t->kind == ExprKind::Subscript) store_value(src, *t, vals);
       else bind_target(src, *t, vals);
     }
   }
@@ -889,100 +912,139 @@ class Session {
     for (size_t i = 0; i < vals.size(); ++i) vars_[t.args[i]->name] = vals[i];
   }
 
-  // x[i] = v, x[a:b] = v, X[i, :] = row: written into the variable's memory
-  // (a scalar fills the view; an array must have the view's shape).
-  void store_into(const std::shared_ptr<const Source>& src, const Expr& target, const std::vector<Value>& vals) {
-    auto view = view_of(src, target, vars_);
-    if (!view) user_error(src.get(), target.span, "only elements and slices of array variables can be assigned");
-    if (vals.size() != 1) user_error(src.get(), target.span, "cannot assign a tuple to elements");
-    const Value& v = vals[0];
-    Array dst = *view;
-    bool scalar = v.is_scalar() || v.array().size() == 1;
-    if (!scalar && v.array().shape() != dst.shape())
-      user_error(src.get(), target.span, fmt::format("could not broadcast an array of {} elements into a view of {} elements",
-                                                     v.array().size(), dst.size()));
-    // NumPy converts a scalar as Python's int() does: NaN and infinities
-    // are errors (arrays cast elementwise, NaN giving the integer's minimum).
-    if (v.is_scalar() && is_float(v.dtype()) && !is_float(dst.dtype()) && dst.dtype() != DType::Bool) {
-      double f = v.scalar<double>();
-      if (std::isnan(f)) user_error(src.get(), target.span, "cannot convert float NaN to integer");
-      if (std::isinf(f)) user_error(src.get(), target.span, "cannot convert float infinity to integer");
+  // target = value, in place: one compiled program whose loops compute
+  // `value` and write it into the elements of `target` (x[i], x[a:b],
+  // X[i, :]: Views of an array variable; for x op= e the variable itself),
+  // converted to its dtype; a scalar fills the view. As NumPy does, the
+  // value is copied first when it reads the target's memory elsewhere (also
+  // through another name: y = x[::-1]; x[:] = y). `aug` is the statement of
+  // x op= e, whose result must also cast to x's dtype under 'same_kind'.
+  void store(const std::shared_ptr<const Source>& src, const Expr& target, const Expr& value,
+             const std::map<std::string, Value>& vars, const Stmt* aug = nullptr, bool value_checked = false) {
+    if (!value_checked && (loop_kernel_call(value) || calls_loop_kernel(value)))  // kernels with loops run first
+      return store_value(src, target, evaluate(src, value, vars, false), aug);
+    const Expr& var = target.kind == ExprKind::Subscript ? *target.args[0] : target;
+    auto it = var.kind == ExprKind::Name ? vars.find(var.name) : vars.end();
+    if (it == vars.end() || !it->second.is_array() || it->second.array().ndim() == 0)
+      user_error(src.get(), target.span, "only elements and slices of array variables can be assigned");
+    Scope scope;
+    auto p = program(src, target.span, {&target, &value}, vars, scope);
+    const Node* view = lower_node(p->b, scope, target);
+    const Node* base = view;
+    while (base->kind == ArrayOp::View) base = base->ops[0];
+    if (base->kind != ArrayOp::Input || base->rank() == 0)
+      user_error(src.get(), target.span, "only elements and slices of array variables can be assigned");
+    const Node* v = lower_node(p->b, scope, value);
+    DType to = view->dtype();
+    if (aug) {
+      auto kind = [](DType t) { return t == DType::Bool ? 0 : is_int(t) ? 1 : 2; };
+      if (kind(v->dtype()) > kind(to))
+        user_error(src.get(), aug->span, fmt::format("Cannot cast ufunc '{}' output from dtype('{}') to dtype('{}') "
+                                                     "with casting rule 'same_kind'", ufunc_name(aug->aug_op),
+                                                     numpy_dtype(v->dtype()), numpy_dtype(to)));
+      if (v->rank() > view->rank())
+        user_error(src.get(), aug->span, fmt::format("non-broadcastable output operand with shape {} doesn't match "
+                                                     "the broadcast shape {}", shape_of(src, target, vars),
+                                                     shape_of(src, value, vars)));
     }
-    write_into(dst, v);
+    // NumPy converts a float scalar as Python's int() does: NaN and the
+    // infinities are errors (arrays convert elementwise, NaN giving the
+    // integer's minimum). A scalar not known yet is computed first.
+    if (v->rank() == 0 && is_float(v->dtype()) && is_int(to) && !value_checked) {
+      if (!v->is_const()) return store_value(src, target, evaluate(src, value, vars, false), aug);
+      if (std::isnan(v->fval)) user_error(src.get(), target.span, "cannot convert float NaN to integer");
+      if (std::isinf(v->fval)) user_error(src.get(), target.span, "cannot convert float infinity to integer");
+    }
+    if (v->rank() > view->rank())
+      user_error(src.get(), value.span, fmt::format("could not broadcast input array from shape {} into shape {}",
+                                                    shape_of(src, value, vars), shape_of(src, target, vars)));
+    const Node* b = p->b.broadcast(v, view->shape, value.span);
+    int buf = int(base->ival);
+    if (reads_other_elements(b, view, buf) || shares_memory(p->inputs, size_t(buf))) b = p->b.copy(b, value.span);
+    p->roots = {b};
+    p->store_view = view;
+    p->store_buf = buf;
+    if (emit_ && emit_->first == Stage::Typed)
+      *emit_->second += fmt::format("{}: {} = {}\n", print_expr(target), v->type.str(), print_expr(value));
+    std::string text = "store:" + expr_text(*src, target.span) + "=" +
+                       (value.kind == ExprKind::Name ? value.name : expr_text(*src, value.span));
+    auto c = compile(*p, calls_load(value) ? "" : cache_key(text, *p));
+    invoke(*c, p->inputs, src.get(), aug ? aug->span : value.span);
   }
 
-  // Writes `v` (a scalar, a one-element array or an array of dst's shape)
-  // into the elements of dst, converted to dst's dtype.
-  static void write_into(const Array& dst, const Value& v) {
-    int64_t rows = dst.ndim() == 2 ? dst.shape()[0] : 1, cols = dst.ndim() >= 1 ? dst.shape()[size_t(dst.ndim() - 1)] : 1;
-    bool scalar = v.is_scalar() || v.array().size() == 1;
-    Array from = scalar ? Array() : v.array();
-    // Element (i, j) of a rank-2 view, j of a rank-1 view, the element of rank 0.
-    auto put = [&](int64_t i, int64_t j) {
-      int r = dst.ndim();
-      int64_t off = r == 2 ? i * dst.strides()[0] + j * dst.strides()[1] : r == 1 ? j * dst.strides()[0] : 0;
-      char* p = static_cast<char*>(dst.raw_data()) + off * dtype_size(dst.dtype());
-      bool fl = is_float(scalar ? v.dtype() : from.dtype());
-      int64_t fi = r == 2 ? i : j;  // the source's own first index
-      // Read the source as what it is: converting a float to an integer in
-      // C++ is undefined for NaN and out-of-range values; cast_scalar gives
-      // NumPy's result (ir/array_ir.h).
-      Scalar in = fl ? Scalar{scalar ? v.scalar<double>() : from.at<double>(fi, j), 0}
-                     : Scalar{0, scalar ? v.scalar<int64_t>() : from.at<int64_t>(fi, j)};
-      Scalar s = cast_scalar(in, fl ? DType::F64 : DType::I64, dst.dtype());
-      switch (dst.dtype()) {
-        case DType::Bool: *reinterpret_cast<bool*>(p) = s.i != 0; break;
-        case DType::I32: *reinterpret_cast<int32_t*>(p) = int32_t(s.i); break;
-        case DType::I64: *reinterpret_cast<int64_t*>(p) = s.i; break;
-        case DType::F32: *reinterpret_cast<float*>(p) = float(s.f); break;
-        case DType::F64: *reinterpret_cast<double*>(p) = s.f; break;
+  // target = a value already computed (a tuple's items, a kernel's result).
+  void store_value(const std::shared_ptr<const Source>& src, const Expr& target, const std::vector<Value>& vals,
+                   const Stmt* aug = nullptr) {
+    if (vals.size() != 1) user_error(src.get(), target.span, "cannot assign a tuple to elements");
+    Value v = vals[0];
+    if (v.is_array() && v.array().size() == 1 && v.array().ndim() > 0) {  // broadcasts as a scalar
+      const Array& a = v.array();
+      v = Value::scalar(a.dtype(), is_float(a.dtype()) ? a.at<double>(0, 0) : 0,
+                        is_float(a.dtype()) ? 0 : a.at<int64_t>(0, 0));
+    }
+    if (v.is_scalar() && is_float(v.dtype())) {
+      auto it = target.kind == ExprKind::Subscript && target.args[0]->kind == ExprKind::Name
+                    ? vars_.find(target.args[0]->name) : vars_.end();
+      if (it != vars_.end() && it->second.is_array() && is_int(it->second.dtype())) {
+        double f = v.scalar<double>();
+        if (std::isnan(f)) user_error(src.get(), target.span, "cannot convert float NaN to integer");
+        if (std::isinf(f)) user_error(src.get(), target.span, "cannot convert float infinity to integer");
       }
+    }
+    std::map<std::string, Value> with = vars_;
+    with["$value"] = v;
+    Expr name(ExprKind::Name, target.span);
+    name.name = "$value";
+    store(src, target, name, with, aug, true);
+  }
+
+  // The shape of `e`'s value, as NumPy prints it (for messages).
+  std::string shape_of(const std::shared_ptr<const Source>& src, const Expr& e, const std::map<std::string, Value>& vars) {
+    Value v = evaluate(src, e, vars, false).at(0);
+    return v.is_array() ? shape_tuple(v.array().shape()) : "()";
+  }
+
+  // Whether an array input other than #buf shares memory with input #buf.
+  static bool shares_memory(const std::vector<Value>& inputs, size_t buf) {
+    auto bytes = [](const Array& a) {
+      auto lo = reinterpret_cast<uintptr_t>(a.raw_data()), hi = lo;
+      for (int k = 0; k < a.ndim(); ++k) {
+        int64_t ext = (a.shape()[size_t(k)] - 1) * a.strides()[size_t(k)] * dtype_size(a.dtype());
+        if (a.shape()[size_t(k)] == 0) return std::pair<uintptr_t, uintptr_t>{0, 0};
+        (ext < 0 ? lo : hi) += uintptr_t(ext);
+      }
+      return std::pair<uintptr_t, uintptr_t>{lo, hi + uintptr_t(dtype_size(a.dtype()))};
     };
-    for (int64_t i = 0; i < rows; ++i)
-      for (int64_t j = 0; j < cols; ++j) put(i, j);
+    const Array& dst = inputs[buf].array();
+    auto [dlo, dhi] = bytes(dst);
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      if (i == buf || !inputs[i].is_array() || inputs[i].array().ndim() == 0) continue;
+      auto [lo, hi] = bytes(inputs[i].array());
+      if (lo < dhi && dlo < hi) return true;
+    }
+    return false;
   }
 
   void aug_assign(const std::shared_ptr<const Source>& src, const Stmt& s) {
     const Expr& target = *s.targets[0];
-    if (target.kind == ExprKind::Subscript) {  // x[i] += v  is  x[i] = x[i] + v
-      Expr bin(ExprKind::Binary, s.span);
-      bin.binop = s.aug_op;
-      bin.args.push_back(clone_expr(target));
-      bin.args.push_back(clone_expr(*s.value));
-      auto vals = evaluate(src, bin, vars_, false);
-      return store_into(src, target, vals);
-    }
-    if (target.kind != ExprKind::Name) user_error(src.get(), target.span, "cannot assign to this");
-    // x op= e is x = x op e (NumPy would write in place; values here are immutable).
+    if (target.kind != ExprKind::Subscript && target.kind != ExprKind::Name)
+      user_error(src.get(), target.span, "cannot assign to this");
+    // x op= e is x = x op e; x[i] op= e is x[i] = x[i] op e.
     Expr bin(ExprKind::Binary, s.span);
     bin.binop = s.aug_op;
-    auto lhs = std::make_unique<Expr>(ExprKind::Name, target.span);
-    lhs->name = target.name;
-    bin.args.push_back(std::move(lhs));
+    bin.args.push_back(clone_expr(target));
     bin.args.push_back(clone_expr(*s.value));
-    auto vals = evaluate(src, bin, vars_, false);
-    emit_typed(src, bin, {target.name}, vals);
+    if (target.kind == ExprKind::Subscript) return store(src, target, bin, vars_);
     auto old = vars_.find(target.name);
     if (old == vars_.end() || !old->second.is_array() || old->second.array().ndim() == 0) {
+      auto vals = evaluate(src, bin, vars_, false);
+      emit_typed(src, bin, {target.name}, vals);
       vars_[target.name] = vals[0];  // a scalar: a new value, as for Python numbers
       return;
     }
     // An array: NumPy's in-place ufunc (x += e is np.add(x, e, out=x)), so
-    // every name and view sharing x's memory sees the update. The result
-    // must keep x's shape and cast to x's dtype under 'same_kind'.
-    const Array dst = old->second.array();
-    const Value& r = vals[0];
-    auto kind = [](DType t) { return t == DType::Bool ? 0 : is_int(t) ? 1 : 2; };
-    if (kind(r.dtype()) > kind(dst.dtype()))
-      user_error(src.get(), s.span, fmt::format("Cannot cast ufunc '{}' output from dtype('{}') to dtype('{}') with "
-                                                "casting rule 'same_kind'", ufunc_name(s.aug_op),
-                                                numpy_dtype(r.dtype()), numpy_dtype(dst.dtype())));
-    if (r.is_array() && r.array().ndim() > 0 && r.array().shape() != dst.shape())
-      user_error(src.get(), s.span, fmt::format("non-broadcastable output operand with shape {} doesn't match the "
-                                                "broadcast shape {}", shape_tuple(dst.shape()),
-                                                shape_tuple(r.array().shape())));
-    // The result may share memory with x (x += 0 can simplify to x): read a copy.
-    write_into(dst, r.is_array() && r.array().raw_data() == dst.raw_data() ? Value(r.array().copy()) : r);
+    // every name and view sharing x's memory sees the update.
+    store(src, target, bin, vars_, &s);
   }
 
   static const char* ufunc_name(BinOp op) {
@@ -1086,14 +1148,14 @@ class Session {
    *  that run() compiles, as it compiles it (batches of statements
    *  included); programs of constants only are not compiled, so not shown. */
   void emit_program(const Program& p) {
-    bool all_const = true;
+    bool all_const = !p.store_view;
     for (auto* r : p.roots) all_const &= r->is_const();
     if (all_const) return;
     // One statement's program is named by the statement's targets.
     std::vector<std::string> names = p.names;
     if (names.empty()) names = emit_names_;
     names.resize(p.roots.size(), "_");
-    auto lowered = [&] { return compile_expression(p.roots, names, p.sigs, "kernel"); };
+    auto lowered = [&] { return lower(p, names); };
     std::string& out = *emit_->second;
     switch (emit_->first) {
       case Stage::Array: out += print_array_ir(p.roots, names); return;

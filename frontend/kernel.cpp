@@ -698,23 +698,9 @@ class KernelLowerer {
                                     view->type.str()));
     const Node* b = t->b.broadcast(v, view->shape, value.span);
     if (typing_) return;
-    std::set<const Node*> seen;
-    if (reads_elsewhere(b, view, l.buf, seen)) b = t->b.copy(b, value.span);
+    if (reads_other_elements(b, view, l.buf)) b = t->b.copy(b, value.span);
     StatementLowering sl(K, at, {b}, where_, boundscheck_);
     sl.store(view, l.buf, b);
-  }
-
-  // Whether `e` reads buffer `buf` other than element for element through
-  // `view`. Scalars, and the arrays fusion always computes first (group and
-  // axis reductions, copies), are done before the store loop starts, so they
-  // do not count; a scan may run inside the loop, so it does.
-  static bool reads_elsewhere(const Node* e, const Node* view, int buf, std::set<const Node*>& seen) {
-    if (e == view || e->rank() == 0 || !seen.insert(e).second) return false;
-    if (e->kind == ArrayOp::Input) return e->ival == buf;
-    if (e->kind == ArrayOp::GroupReduce || e->kind == ArrayOp::Copy || e->kind == ArrayOp::Reduce) return false;
-    for (const Node* o : e->ops)
-      if (o && reads_elsewhere(o, view, buf, seen)) return true;
-    return false;
   }
 
   const LExpr* checked_index(const LExpr* raw, int buf, int axis, std::vector<LStmt>& at) {

@@ -60,6 +60,24 @@ Kernel compile_expression(const std::vector<const Node*>& roots, const std::vect
   return k;
 }
 
+Kernel compile_store(const Node* view, int buf, const Node* value, const std::vector<InputSig>& sigs,
+                     const std::string& name) {
+  if (verifying()) verify_array_ir({view, value}, sigs.size(), "sema");
+  Kernel k;
+  k.name = name;
+  k.exprs = std::make_shared<LoopBuilder>();
+  for (auto& sig : sigs)
+    k.buffers.push_back(Buffer{sig.name, BufferKind::Input, sig.type.dtype, sig.type.rank, sig.contiguous});
+  k.num_inputs = int(sigs.size());
+  StatementLowering(k, k.body, {value}).store(view, buf, value);
+  after_pass("lower_to_loops", k);
+  merge_reductions(k, true);
+  after_pass("merge_reductions", k);
+  mark_vector_reductions(k);
+  after_pass("vector_reductions", k);
+  return k;
+}
+
 void finish_kernel(Kernel& k) {
   after_pass("lower_kernel", k);
   merge_reductions(k, false);  // a user's loop variables live on after their loop

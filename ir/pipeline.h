@@ -24,6 +24,13 @@ namespace numjit {
 Kernel compile_expression(const std::vector<const Node*>& roots, const std::vector<std::string>& names,
                           const std::vector<InputSig>& sigs, const std::string& name);
 
+/** `view[...] = value` as one loop-IR kernel `name` with no results: the
+ *  loops that compute `value` (already broadcast to `view`'s shape, and
+ *  copied when it reads `view`'s buffer elsewhere) write into the elements
+ *  of `view`, Views of Input #buf (or the Input itself), in place. */
+Kernel compile_store(const Node* view, int buf, const Node* value, const std::vector<InputSig>& sigs,
+                     const std::string& name);
+
 /** The loop-IR passes of a `def` kernel after frontend/kernel lowered it. */
 void finish_kernel(Kernel& k);
 

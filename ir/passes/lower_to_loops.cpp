@@ -1,12 +1,15 @@
 // Lowering of a fusion plan to one loop-IR kernel (see lower_to_loops.h).
 #include "ir/passes/lower_to_loops.h"
 
+#include <unordered_set>
+
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <functional>
 #include <map>
 #include <tuple>
+#include <unordered_set>
 
 #include "support/diagnostics.h"
 #include "ir/passes/multi_output.h"
@@ -914,6 +917,28 @@ class Lowering {
 };
 
 }  // namespace
+
+bool reads_other_elements(const Node* value, const Node* view, int buf) {
+  std::unordered_set<const Node*> seen;
+  std::vector<const Node*> todo = {value};
+  while (!todo.empty()) {
+    const Node* e = todo.back();
+    todo.pop_back();
+    if (!e || e == view || e->rank() == 0 || !seen.insert(e).second) continue;
+    if (e->kind == ArrayOp::Input) {
+      if (e->ival == buf) return true;
+      continue;
+    }
+    if (e->kind == ArrayOp::View) {  // another view of the buffer (views are interned: not `view`)
+      const Node* base = e;
+      while (base->kind == ArrayOp::View) base = base->ops[0];
+      if (base->kind == ArrayOp::Input && base->ival == buf) return true;
+    }
+    if (e->kind == ArrayOp::GroupReduce || e->kind == ArrayOp::Copy || e->kind == ArrayOp::Reduce) continue;
+    for (const Node* o : e->ops) todo.push_back(o);
+  }
+  return false;
+}
 
 Kernel lower_to_loops(const FusionPlan& plan, const std::vector<InputSig>& inputs, const std::string& name) {
   return Lowering(plan, inputs, name).run();

@@ -23,6 +23,14 @@ Kernel lower_to_loops(const FusionPlan& plan, const std::vector<InputSig>& input
  *  scalar local); other Input numbers are buffer ids. */
 constexpr int64_t kVarInput = int64_t(1) << 20;
 
+/** Whether `value` reads buffer `buf` other than element for element
+ *  through `view` (Input #buf, or Views of it), so that a store of `value`
+ *  into `view` must copy it first, as NumPy copies overlapping operands.
+ *  Scalars, and the arrays fusion always computes first (group and axis
+ *  reductions, copies), are done before the store loop starts, so they do
+ *  not count; a scan may run inside the loop, so it does. */
+bool reads_other_elements(const Node* value, const Node* view, int buf);
+
 /** Lowers the array IR of one statement of a `def` kernel into `k`, at the
  *  end of `at`. Requires: inputs numbered as buffers of `k` or kVarInput + v.
  *  Guarantees: the same fusion and loops as lower_to_loops. */

@@ -74,7 +74,10 @@ f[1:] = 2.5
 print(X, f)
 )") == "[[-1  6  2]\n [-1 10  2]] [0.  2.5 2.5]\n");
   CHECK(run("z = zeros(4)\nz[4] = 1\n").find("index 4 is out of bounds for axis 0 with size 4") != std::string::npos);
-  CHECK(run("z = zeros(4)\nz[1:3] = arange(3)\n").find("could not broadcast") != std::string::npos);
+  CHECK(run("z = zeros(4)\nz[1:3] = arange(3)\n").find("could not be broadcast together with shapes (3,) (2,)") !=
+        std::string::npos);
+  CHECK(run("z = zeros(4)\nz[1:3] = ones((2, 2))\n").find("could not broadcast input array from shape (2,2) into "
+                                                          "shape (2,)") != std::string::npos);
   CHECK(run("x = 1\nx[0] = 2\n").find("only elements and slices of array variables can be assigned") != std::string::npos);
 }
 
