@@ -139,6 +139,7 @@ class Emitter {
       if (s != own && std::find(others.begin(), others.end(), s) == others.end()) others.push_back(s);
     I->setMetadata(llvm::LLVMContext::MD_alias_scope, llvm::MDNode::get(C, {own}));
     if (!others.empty()) I->setMetadata(llvm::LLVMContext::MD_noalias, llvm::MDNode::get(C, others));
+    if (access_group_) I->setMetadata(llvm::LLVMContext::MD_access_group, access_group_);
   }
 
   LValue* view_field(int slot, int field, int axis = 0) {
@@ -937,14 +938,20 @@ class Emitter {
 
   // A counted loop over [lo, hi) with the variable in its alloca; `body`
   // emits the loop body.
-  void counted(int var, LValue* lo, LValue* hi, const std::function<void()>& body) {
-    counted_slot(vars_[size_t(var)], lo, hi, body, B.getInt64(1));
+  void counted(int var, LValue* lo, LValue* hi, const std::function<void()>& body, bool independent = false) {
+    counted_slot(vars_[size_t(var)], lo, hi, body, B.getInt64(1), independent);
   }
 
   // A negative constant step counts down while i > hi; a step of unknown
   // sign decides at run time. The counter lives in `count_slot`, so a body
   // that assigns the loop variable does not change the iterations (Python).
-  void counted_slot(LValue* var_slot, LValue* lo, LValue* hi, const std::function<void()>& body, LValue* step) {
+  //
+  // `independent` (a loop the loop IR marks `vectorize`): no iteration reads
+  // memory another writes, so the body's loads and stores form one access
+  // group and the loop is llvm.loop.parallel_accesses over it, which lets
+  // LLVM's vectorizer skip its run-time overlap checks.
+  void counted_slot(LValue* var_slot, LValue* lo, LValue* hi, const std::function<void()>& body, LValue* step,
+                    bool independent = false) {
     LValue* count_slot = entry_alloca(B.getInt64Ty(), "counter");
     B.CreateStore(lo, count_slot);
     BasicBlock* head = BasicBlock::Create(C, "loop", F);
@@ -963,13 +970,24 @@ class Emitter {
     B.SetInsertPoint(body_bb);
     if (var_slot != count_slot) B.CreateStore(i, var_slot);
     loops_.push_back({latch, done});
+    llvm::MDNode* outer_group = access_group_;
+    access_group_ = independent ? llvm::MDNode::getDistinct(C, {}) : nullptr;
+    llvm::MDNode* group = access_group_;
     body();
+    access_group_ = outer_group;
     loops_.pop_back();
     B.CreateBr(latch);
     B.SetInsertPoint(latch);
     LValue* i2 = B.CreateLoad(B.getInt64Ty(), count_slot);
     B.CreateStore(B.CreateAdd(i2, step, "", false, true), count_slot);  // nsw only: steps may be negative
-    B.CreateBr(head);
+    llvm::BranchInst* back = B.CreateBr(head);
+    if (group) {
+      llvm::TempMDTuple self = llvm::MDNode::getTemporary(C, {});
+      llvm::Metadata* parallel[] = {llvm::MDString::get(C, "llvm.loop.parallel_accesses"), group};
+      llvm::MDNode* id = llvm::MDNode::getDistinct(C, {self.get(), llvm::MDNode::get(C, parallel)});
+      id->replaceOperandWith(0, id);
+      back->setMetadata(llvm::LLVMContext::MD_loop, id);
+    }
     B.SetInsertPoint(done);
   }
 
@@ -1002,13 +1020,15 @@ class Emitter {
         LValue* begin = B.CreateAdd(x[0], B.CreateMul(b0, x[2]));
         LValue* end = B.CreateAdd(x[0], B.CreateMul(b1, x[2]));
         end = B.CreateSelect(B.CreateICmpSLT(end, x[1]), end, x[1]);
-        counted(s.var, begin, end, [&] { stmts(s.body); });
+        counted(s.var, begin, end, [&] { stmts(s.body); }, s.vectorize);
       }, /*last_values=*/true);
       return;
     }
     // Loops marked vectorize are left to LLVM's loop vectorizer, which
-    // decides by cost; forcing it would only warn where it cannot.
-    counted_slot(vars_[size_t(s.var)], lo, hi, [&] { stmts(s.body); }, s.step ? expr(s.step) : B.getInt64(1));
+    // decides by cost (forcing it would only warn where it cannot); their
+    // accesses are marked parallel (counted_slot).
+    counted_slot(vars_[size_t(s.var)], lo, hi, [&] { stmts(s.body); }, s.step ? expr(s.step) : B.getInt64(1),
+                 s.vectorize);
   }
 
   // --- reductions -------------------------------------------------------------------
@@ -1455,6 +1475,9 @@ class Emitter {
   std::vector<llvm::AllocaInst*> vars_;
   std::vector<BufferSlots> bufs_;
   std::vector<llvm::MDNode*> scopes_;
+  // The access group of the innermost loop marked `vectorize` being
+  // emitted: its loads and stores carry it (llvm.access.group).
+  llvm::MDNode* access_group_ = nullptr;
   bool in_task_ = false;  // emitting a parallel task: nested loops stay serial
   std::vector<std::pair<BasicBlock*, BasicBlock*>> loops_;  // (continue, break) targets
   std::unordered_map<const LExpr*, LValue*> expr_memo_;  // see expr()
