@@ -96,16 +96,6 @@ bool contains_return(const std::vector<StmtPtr>& body) {
   return false;
 }
 
-/** Whether `body` has a break (outside any loop of its own) or a return. */
-bool jumps_out(const std::vector<StmtPtr>& body) {
-  for (auto& s : body) {
-    if (s->kind == StmtKind::Break || s->kind == StmtKind::Return) return true;
-    if (s->kind == StmtKind::If && (jumps_out(s->body) || jumps_out(s->orelse))) return true;
-    if ((s->kind == StmtKind::For || s->kind == StmtKind::While) && contains_return(s->body)) return true;
-  }
-  return false;
-}
-
 bool is_call(const Expr& e, const char* fn) {
   return e.kind == ExprKind::Call && e.args[0]->kind == ExprKind::Name && e.args[0]->name == fn;
 }
@@ -768,142 +758,17 @@ class KernelLowerer {
     ++loop_depth_;
     block(s.body, f.body, depth + 1);
     --loop_depth_;
-    if (par) {
-      // Iterations that share no scalar run on the thread pool (each task
-      // has private copies of the locals); loops with reductions run in
-      // fixed blocks (blocked_reduction). Loops that break out, and pranges
-      // inside pranges, run in order.
+    if (par) {  // ir/passes/parallelize.h decides how it runs
       Prange p = std::move(prange_.back());
       prange_.pop_back();
-      bool free = !jumps_out(s.body) && prange_.empty();
-      if (free && !p.kinds.empty() && !typing_) return blocked_reduction(std::move(f), p, at);
-      f.parallel = free && p.kinds.empty();
+      f.prange = true;
+      for (auto& [name, family] : p.kinds) {
+        AccKind kind = family == "+=" ? AccKind::Sum : family == "*=" ? AccKind::Prod
+                     : family == "min" ? AccKind::Min : AccKind::Max;
+        f.reductions.push_back(LoopReduction{locals_.at(name).var, kind});
+      }
     }
     at.push_back(std::move(f));
-  }
-
-  /** Iterations per block of a prange reduction: fixed, so the blocks (and
-   *  the bits of the result) do not depend on the thread count. */
-  static constexpr int64_t kReductionBlock = 1024;
-
-  // for i in prange(lo, hi, step) with reductions v op= e becomes
-  //   count = trips; nb = blocks of kReductionBlock trips
-  //   for b in [0, nb) parallel:  v = identity; (the trips of block b); part_v[b] = v
-  //   v = init_v op (the ReduceLoop of part_v)
-  // the same loop IR for the JIT and the interpreter, so at any thread
-  // count the partials, their order and the result are the same.
-  void blocked_reduction(LStmt f, const Prange& p, std::vector<LStmt>& at) {
-    LoopBuilder& b = *K.exprs;
-    auto bind = [&](const LExpr* e, const std::string& name) {
-      int id = new_var(e->dtype, name);
-      LStmt a{LStmtKind::Assign};
-      a.var = id;
-      a.value = e;
-      at.push_back(a);
-      return b.var(id, e->dtype);
-    };
-    auto assign = [&](std::vector<LStmt>& to, int var, const LExpr* e) {
-      LStmt a{LStmtKind::Assign};
-      a.var = var;
-      a.value = e;
-      to.push_back(a);
-    };
-    const LExpr* zero = b.i64(0);
-    const LExpr* lo = bind(f.lo, "lo");
-    const LExpr* hi = bind(f.hi, "hi");
-    const LExpr* count;
-    const LExpr* step = f.step ? bind(f.step, "step") : b.i64(1);
-    if (!f.step) {
-      count = b.binary(BinaryOp::Maximum, b.binary(BinaryOp::Sub, hi, lo), zero);
-    } else {
-      auto trips = [&](const LExpr* span, const LExpr* by) {  // ceil(span / by), at least 0
-        return b.binary(BinaryOp::Maximum,
-                        b.binary(BinaryOp::FloorDiv, b.binary(BinaryOp::Add, span, b.binary(BinaryOp::Sub, by, b.i64(1))), by),
-                        zero);
-      };
-      count = b.select(b.binary(BinaryOp::Gt, step, zero), trips(b.binary(BinaryOp::Sub, hi, lo), step),
-                       trips(b.binary(BinaryOp::Sub, lo, hi), b.unary(UnaryOp::Neg, step)));
-    }
-    count = bind(count, "trips");
-    const LExpr* G = b.i64(kReductionBlock);
-    const LExpr* nb = bind(b.binary(BinaryOp::FloorDiv, b.binary(BinaryOp::Add, count, b.i64(kReductionBlock - 1)), G), "nblocks");
-
-    struct Red {
-      int var;
-      DType t;
-      AccKind kind;
-      const LExpr* init;
-      int part;
-    };
-    std::vector<Red> reds;
-    for (auto& [name, family] : p.kinds) {
-      const Local& l = locals_.at(name);
-      DType t = l.type.dtype;
-      AccKind kind = family == "+=" ? AccKind::Sum : family == "*=" ? AccKind::Prod
-                   : family == "min" ? AccKind::Min : AccKind::Max;
-      Red r{l.var, t, kind, bind(b.var(l.var, t), "init"), -1};
-      K.buffers.push_back(Buffer{fmt::format("part_{}", name), BufferKind::Temp, t, 1, true});
-      r.part = int(K.buffers.size()) - 1;
-      LStmt alloc{LStmtKind::AllocTemp};
-      alloc.buf = r.part;
-      alloc.args = {nb};
-      at.push_back(alloc);
-      reds.push_back(r);
-    }
-    auto identity = [&](const Red& r) {
-      bool fl = is_float(r.t);
-      int64_t imax = r.t == DType::Bool ? 1 : r.t == DType::I32 ? INT32_MAX : INT64_MAX;
-      int64_t imin = r.t == DType::Bool ? 0 : r.t == DType::I32 ? INT32_MIN : INT64_MIN;
-      switch (r.kind) {
-        case AccKind::Sum: return b.constant(r.t, -0.0, 0);
-        case AccKind::Prod: return b.constant(r.t, 1.0, 1);
-        case AccKind::Min: return fl ? b.constant(r.t, INFINITY, 0) : b.constant(r.t, 0, imax);
-        default: return fl ? b.constant(r.t, -INFINITY, 0) : b.constant(r.t, 0, imin);
-      }
-    };
-
-    int bv = new_var(DType::I64, "block");
-    int tv = new_var(DType::I64, "trip");
-    const LExpr* first = b.binary(BinaryOp::Mul, b.var(bv, DType::I64), G);
-    LStmt inner{LStmtKind::For};
-    inner.var = tv;
-    inner.lo = first;
-    inner.hi = b.binary(BinaryOp::Minimum, b.binary(BinaryOp::Add, first, G), count);
-    if (!f.step) {  // the loop variable itself counts (its accesses stay affine in it)
-      inner.var = f.var;
-      inner.lo = b.binary(BinaryOp::Add, lo, inner.lo);
-      inner.hi = b.binary(BinaryOp::Add, lo, inner.hi);
-    } else {
-      assign(inner.body, f.var, b.binary(BinaryOp::Add, lo, b.binary(BinaryOp::Mul, b.var(tv, DType::I64), step)));
-    }
-    for (auto& st : f.body) inner.body.push_back(std::move(st));
-    LStmt blocks{LStmtKind::For};
-    blocks.var = bv;
-    blocks.lo = zero;
-    blocks.hi = nb;
-    blocks.parallel = true;
-    for (auto& r : reds) assign(blocks.body, r.var, identity(r));
-    blocks.body.push_back(std::move(inner));
-    for (auto& r : reds) {
-      LStmt st{LStmtKind::Store};
-      st.buf = r.part;
-      st.args = {b.var(bv, DType::I64)};
-      st.value = b.var(r.var, r.t);
-      blocks.body.push_back(st);
-    }
-    at.push_back(std::move(blocks));
-    for (auto& r : reds) {
-      int k = new_var(DType::I64, "k");
-      int acc = new_var(r.t, "acc");
-      LStmt red{LStmtKind::ReduceLoop};
-      red.var = k;
-      red.hi = nb;
-      red.accs.push_back(Accumulator{r.kind, r.t, b.load(r.part, r.t, {b.var(k, DType::I64)}), acc});
-      at.push_back(std::move(red));
-      BinaryOp op = r.kind == AccKind::Sum ? BinaryOp::Add : r.kind == AccKind::Prod ? BinaryOp::Mul
-                  : r.kind == AccKind::Min ? BinaryOp::Minimum : BinaryOp::Maximum;
-      assign(at, r.var, b.binary(op, r.init, b.var(acc, r.t)));
-    }
   }
 
   // In a prange body an outer scalar may only be reduced: v += e, v -= e,
@@ -1232,6 +1097,8 @@ class KernelLowerer {
         for (auto& a : s.accs) c.accs.push_back(Accumulator{a.kind, a.dtype, ex(a.value), vars[size_t(a.result_var)]});
         c.vectorize = s.vectorize;
         c.parallel = s.parallel;
+        c.prange = s.prange;
+        for (auto& r : s.reductions) c.reductions.push_back(LoopReduction{vars[size_t(r.var)], r.kind});
         c.check = s.check;
         c.message = s.message;
         bool loop = s.kind == LStmtKind::For || s.kind == LStmtKind::While;

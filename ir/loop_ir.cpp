@@ -295,12 +295,19 @@ class Printer {
       case LStmtKind::Store:
         out_ += fmt::format("{}{}[{}] = {}\n", pad, k_.buffers[size_t(s.buf)].name, args(), expr(s.value));
         break;
-      case LStmtKind::For:
-        out_ += fmt::format("{}for {} in [{}, {}){}{}{}:\n", pad, k_.var_names[size_t(s.var)], expr(s.lo),
-                            expr(s.hi), s.step ? " step " + expr(s.step) : "", s.parallel ? " parallel" : "",
+      case LStmtKind::For: {
+        std::string prange;
+        if (s.prange) {
+          prange = " prange";
+          for (auto& r : s.reductions)
+            prange += fmt::format(" {}={}", k_.var_names[size_t(r.var)], acc_kind_name(r.kind));
+        }
+        out_ += fmt::format("{}for {} in [{}, {}){}{}{}{}:\n", pad, k_.var_names[size_t(s.var)], expr(s.lo),
+                            expr(s.hi), s.step ? " step " + expr(s.step) : "", prange, s.parallel ? " parallel" : "",
                             s.vectorize ? " vectorized" : "");
         stmts(s.body, indent + 1);
         break;
+      }
       case LStmtKind::While:
         out_ += fmt::format("{}while {}:\n", pad, expr(s.value));
         stmts(s.body, indent + 1);

@@ -83,6 +83,14 @@ struct Accumulator {
   int result_var;       // holds the result after the loop (argmin/argmax: the index)
 };
 
+/** A scalar that every iteration of a `prange` loop reduces (v += e,
+ *  v = min(v, e), ...): the variable and how (Sum for += and -=, Prod for
+ *  *= and /=, Min, Max). */
+struct LoopReduction {
+  int var;
+  AccKind kind;
+};
+
 struct LStmt {
   LStmtKind kind;
   int var = -1;
@@ -96,6 +104,8 @@ struct LStmt {
   std::vector<Accumulator> accs;       // ReduceLoop
   bool vectorize = false;              // For: lanes may run in SIMD (LLVM's loop vectorizer decides);
                                        // ReduceLoop: codegen writes explicit vectors (vector_reductions.h)
+  bool prange = false;                 // For: the user's prange (ir/passes/parallelize.h decides)
+  std::vector<LoopReduction> reductions;  // For with prange: the outer scalars its iterations reduce
   bool parallel = false;               // For: iterations independent; may run on the thread pool;
                                        // ReduceLoop: runs in blocks on the thread pool (vector_reductions.h)
   CheckKind check = CheckKind::Message;

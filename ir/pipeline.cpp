@@ -9,6 +9,7 @@
 #include "ir/passes/fuse.h"
 #include "ir/passes/lower_to_loops.h"
 #include "ir/passes/multi_output.h"
+#include "ir/passes/parallelize.h"
 #include "ir/passes/vector_reductions.h"
 #include "ir/verify.h"
 
@@ -80,6 +81,8 @@ Kernel compile_store(const Node* view, int buf, const Node* value, const std::ve
 
 void finish_kernel(Kernel& k) {
   after_pass("lower_kernel", k);
+  parallelize_pranges(k);  // pranges run on the thread pool; their reductions in fixed blocks
+  after_pass("parallelize", k);
   merge_reductions(k, false);  // a user's loop variables live on after their loop
   after_pass("merge_reductions", k);
   version_bounds_checks(k);  // loops whose indices are in range run a copy without checks

@@ -210,6 +210,10 @@ class LoopVerifier {
         of_type(s.lo, DType::I64, "a loop's start");
         of_type(s.hi, DType::I64, "a loop's end");
         if (s.step) of_type(s.step, DType::I64, "a loop's step");
+        if (!s.prange && !s.reductions.empty()) bad("prange reductions on a loop that is not a prange");
+        if (s.prange && s.parallel) bad("a prange marked parallel before parallelize decided");
+        for (const LoopReduction& r : s.reductions)
+          if (!var_ok(r.var)) bad("a prange reduction of an unknown variable");
         stmts(s.body, in_parallel || s.parallel);
         break;
       case LStmtKind::While:
