@@ -22,7 +22,9 @@ void k8_chain(const double* __restrict a, const double* __restrict b,
               const double* __restrict c, const double* __restrict d,
               const double* __restrict e, double* __restrict out, int64_t n);
 
-/** K10: out[r] = sum_j X[r,j]*w[j], X row-major (rows, 16), w (16,). */
+/** K10: out[r] = sum_j X[r,j]*w[j], X row-major (rows, 16), w (16,). With
+ *  AVX2, four rows a step: w in registers, one 4-lane accumulator a row,
+ *  the four reduced together into one vector of results. */
 void k10_rowsum16(const double* __restrict X, const double* __restrict w,
                   double* __restrict out, int64_t rows);
 
@@ -31,16 +33,19 @@ void k10_rowsum16(const double* __restrict X, const double* __restrict w,
 double k3_block_max(const double* __restrict e, int64_t n);
 
 /** K3, drawdown: peak = running max of e, starting from `peak`;
- *  out[i] = (peak_i - e[i]) / peak_i. The running max goes through a small
- *  stack buffer (512 elements), so the division runs vectorized. Returns the
+ *  out[i] = (peak_i - e[i]) / peak_i, in one pass over vectors: a prefix
+ *  max inside each vector (shift-and-max steps), the max with the carried
+ *  peak, the division; the next peak is the last lane (AVX-512: 8 lanes,
+ *  AVX2: 4; otherwise scalar). Bit-exact: max does not round. Returns the
  *  final peak. One thread: peak = -inf. Several: each block starts from the
  *  max of the blocks before it (k3_block_max). */
 double k3_drawdown(const double* __restrict e, double* __restrict out, int64_t n, double peak);
 
-/** K4: table[sym[i]] += (p[i] > 100 ? p[i] * q[i] : 0.0) for i < n, in order,
- *  into table[0..64) (the caller zeroes it). Returns false, the table partly
- *  summed, when a key is outside [0, 64) (numjit must raise an error there, so
- *  the reference checks every key too). */
+/** K4: table[sym[i]] += (p[i] > 100 ? p[i] * q[i] : 0.0) for i < n into
+ *  table[0..64) (the caller zeroes it), in one pass that also checks every
+ *  key (numjit must raise an error for a key outside [0, 64)) and adds into
+ *  four private tables in turn, summed at the end. Returns false when a key
+ *  was out of range (the table is then meaningless). */
 bool k4_group_sum64(const int32_t* __restrict sym, const double* __restrict p,
                     const double* __restrict q, double* __restrict table, int64_t n);
 
@@ -50,10 +55,9 @@ bool k4_group_sum64(const int32_t* __restrict sym, const double* __restrict p,
 void k5_transcendental_scalar(const double* __restrict x, const double* __restrict y,
                               double* __restrict out, int64_t n);
 
-/** K5, the same plain loop, vectorized through glibc's libmvec
- *  (_ZGVdN4v_exp, _ZGVdN4v_log1p): in reference_vecmath.cpp, where exp and
- *  log1p are declared with GCC's simd attribute (what <math.h> does only
- *  under -ffast-math), so the arithmetic stays IEEE as in numjit. */
+/** K5 through glibc's libmvec, called explicitly in the widest variant the
+ *  CPU runs (AVX-512: _ZGVeN8v_exp, _ZGVeN8v_log1p; AVX2: _ZGVdN4v_*), the
+ *  arithmetic IEEE as in numjit (reference_vecmath.cpp). */
 void k5_transcendental(const double* __restrict x, const double* __restrict y,
                        double* __restrict out, int64_t n);
 
