@@ -1024,11 +1024,135 @@ class Emitter {
       }, /*last_values=*/true);
       return;
     }
+    if (s.scan && !s.step && scan_loop(s)) return;
     // Loops marked vectorize are left to LLVM's loop vectorizer, which
     // decides by cost (forcing it would only warn where it cannot); their
     // accesses are marked parallel (counted_slot).
     counted_slot(vars_[size_t(s.var)], lo, hi, [&] { stmts(s.body); }, s.step ? expr(s.step) : B.getInt64(1),
                  s.vectorize);
+  }
+
+  // --- scans ------------------------------------------------------------------------
+
+  // A For loop marked `scan` whose body is a running value's step,
+  //   (x = X;)  run = op(run, x)  (op: select(run > x, run, x) for max,
+  //   `<` for min, integer + * maximum minimum);  buf[idx] = run
+  // with X vectorizable, not reading run or buf, and buf[idx] contiguous in
+  // the loop variable: written as prefix scans over vectors of the CPU's
+  // width (vector_math). Each vector's prefix takes log2(W) shift-and-
+  // combine steps (shifted-in lanes hold op's identity), then the combine
+  // with the carried value; its last lane carries on. The ops are exact and
+  // associative (max and min keep the later element on ties, as the serial
+  // select does), so the values are the serial loop's bit for bit. The
+  // remainder runs the body itself. Returns false, emitting nothing, for
+  // any other body.
+  bool scan_loop(const LStmt& s) {
+    const std::vector<LStmt>& body = s.body;
+    if (body.size() < 2 || body.size() > 3) return false;
+    size_t i = 0;
+    int xvar = -1;
+    const LExpr* X = nullptr;
+    if (body.size() == 3) {
+      if (body[0].kind != LStmtKind::Assign) return false;
+      xvar = body[0].var;
+      X = body[0].value;
+      i = 1;
+    }
+    const LStmt& step = body[i];
+    const LStmt& st = body[i + 1];
+    if (step.kind != LStmtKind::Assign || st.kind != LStmtKind::Store) return false;
+    const int run = step.var;
+    const DType t = k_.var_types[size_t(run)];
+    if (t == DType::Bool || temp_[size_t(run)]) return false;
+    auto is_var = [](const LExpr* e, int v) { return e->kind == LExprKind::Var && e->var == v; };
+    if (!is_var(st.value, run) || k_.buffers[size_t(st.buf)].dtype != t) return false;
+    enum class Op { Max, Min, Add, Mul } op;
+    const LExpr* v = step.value;
+    const LExpr* xin = nullptr;
+    if (v->kind == LExprKind::Select) {
+      const LExpr* c = v->ops[0];
+      if (c->kind != LExprKind::Binary || !is_var(c->ops[0], run) || !is_var(v->ops[1], run) || c->ops[1] != v->ops[2])
+        return false;
+      if (BinaryOp(c->op) == BinaryOp::Gt) op = Op::Max;
+      else if (BinaryOp(c->op) == BinaryOp::Lt) op = Op::Min;
+      else return false;
+      xin = v->ops[2];
+    } else if (v->kind == LExprKind::Binary && is_var(v->ops[0], run) && !is_float(t)) {
+      switch (BinaryOp(v->op)) {
+        case BinaryOp::Add: op = Op::Add; break;
+        case BinaryOp::Mul: op = Op::Mul; break;
+        case BinaryOp::Maximum: op = Op::Max; break;
+        case BinaryOp::Minimum: op = Op::Min; break;
+        default: return false;
+      }
+      xin = v->ops[1];
+    } else {
+      return false;
+    }
+    const LExpr* elem = xin;
+    if (xvar >= 0) {
+      if (!is_var(xin, xvar)) return false;
+      elem = X;
+    }
+    if (depends(elem, run) || !index_.vectorizable(elem, s.var)) return false;
+    bool reads_out = false;
+    std::unordered_set<const LExpr*> seen;
+    for_each_expr(elem, seen, [&](const LExpr* e) { reads_out |= e->kind == LExprKind::Load && e->buf == st.buf; });
+    if (reads_out) return false;
+    const Buffer& ob = k_.buffers[size_t(st.buf)];
+    if (!ob.contiguous || ob.rank == 0 || int(st.args.size()) != ob.rank) return false;
+    for (size_t a = 0; a < st.args.size(); ++a) {
+      int64_t c = 0;
+      if (depends(st.args[a], run) || !affine(st.args[a], s.var, c) || c != (a + 1 == st.args.size() ? 1 : 0))
+        return false;
+    }
+    const VectorMath vm = vector_math(target_);
+    const unsigned W = vm.lanes(t == DType::F32 || t == DType::I32);
+    if (W < 2) return false;
+
+    const bool fl = is_float(t);
+    int64_t imax = t == DType::I32 ? INT32_MAX : INT64_MAX, imin = t == DType::I32 ? INT32_MIN : INT64_MIN;
+    LValue* ident = op == Op::Max ? constant(t, -INFINITY, imin, W)
+                  : op == Op::Min ? constant(t, INFINITY, imax, W)
+                  : op == Op::Add ? constant(t, 0, 0, W) : constant(t, 1, 1, W);
+    // combine(earlier, later): the later wins ties, as select(run > x, run, x).
+    auto combine = [&](LValue* a, LValue* b) -> LValue* {
+      switch (op) {
+        case Op::Max: return B.CreateSelect(fl ? B.CreateFCmpOGT(a, b) : B.CreateICmpSGT(a, b), a, b);
+        case Op::Min: return B.CreateSelect(fl ? B.CreateFCmpOLT(a, b) : B.CreateICmpSLT(a, b), a, b);
+        case Op::Add: return B.CreateAdd(a, b);
+        case Op::Mul: return B.CreateMul(a, b);
+      }
+      return nullptr;
+    };
+    LValue* lo = expr(s.lo);
+    LValue* hi = expr(s.hi);
+    LValue* count = B.CreateSelect(B.CreateICmpSGT(hi, lo), B.CreateSub(hi, lo), B.getInt64(0));
+    LValue* full_end = B.CreateAdd(lo, B.CreateSub(count, B.CreateSRem(count, B.getInt64(W))));
+    LType* vt = vec_type(t, W);
+    LValue* carry = entry_alloca(vt, "carry");
+    B.CreateStore(B.CreateVectorSplat(W, B.CreateLoad(reg_type(t), vars_[size_t(run)])), carry);
+    LValue* chunk = entry_alloca(B.getInt64Ty(), "chunk");
+    counted_slot(chunk, lo, full_end, [&] {
+      LValue* base = B.CreateLoad(B.getInt64Ty(), chunk);
+      VecCtx vc{W, s.var, base, nullptr, nullptr, {}};
+      LValue* x = vexpr(elem, vc);
+      for (unsigned d = 1; d < W; d *= 2) {
+        std::vector<int> mask;
+        for (unsigned l = 0; l < W; ++l) mask.push_back(l >= d ? int(l - d) : int(W + l));
+        x = combine(B.CreateShuffleVector(x, ident, mask), x);
+      }
+      LValue* m = combine(B.CreateLoad(vt, carry), x);
+      B.CreateStore(base, vars_[size_t(s.var)]);
+      std::vector<LValue*> idx;
+      for (auto* a : st.args) idx.push_back(expr(a));
+      auto* S = B.CreateAlignedStore(m, address(st.buf, idx), llvm::Align(dtype_size(t)));
+      tag(S, st.buf);
+      B.CreateStore(B.CreateShuffleVector(m, m, std::vector<int>(W, int(W - 1))), carry);
+    }, B.getInt64(W));
+    B.CreateStore(B.CreateExtractElement(B.CreateLoad(vt, carry), uint64_t(0)), vars_[size_t(run)]);
+    counted_slot(vars_[size_t(s.var)], full_end, hi, [&] { stmts(s.body); }, B.getInt64(1));
+    return true;
   }
 
   // --- reductions -------------------------------------------------------------------

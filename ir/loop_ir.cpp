@@ -302,9 +302,9 @@ class Printer {
           for (auto& r : s.reductions)
             prange += fmt::format(" {}={}", k_.var_names[size_t(r.var)], acc_kind_name(r.kind));
         }
-        out_ += fmt::format("{}for {} in [{}, {}){}{}{}{}:\n", pad, k_.var_names[size_t(s.var)], expr(s.lo),
+        out_ += fmt::format("{}for {} in [{}, {}){}{}{}{}{}:\n", pad, k_.var_names[size_t(s.var)], expr(s.lo),
                             expr(s.hi), s.step ? " step " + expr(s.step) : "", prange, s.parallel ? " parallel" : "",
-                            s.vectorize ? " vectorized" : "");
+                            s.vectorize ? " vectorized" : "", s.scan ? " scan" : "");
         stmts(s.body, indent + 1);
         break;
       }

@@ -104,6 +104,9 @@ struct LStmt {
   std::vector<Accumulator> accs;       // ReduceLoop
   bool vectorize = false;              // For: lanes may run in SIMD (LLVM's loop vectorizer decides);
                                        // ReduceLoop: codegen writes explicit vectors (vector_reductions.h)
+  bool scan = false;                   // For: a running value's steps, (x = X;) run = op(run, x); buf[i] = run,
+                                       // op exact and associative (max/min without NaN, integer + *):
+                                       // codegen may compute it as prefix scans over vectors
   bool prange = false;                 // For: the user's prange (ir/passes/parallelize.h decides)
   std::vector<LoopReduction> reductions;  // For with prange: the outer scalars its iterations reduce
   bool parallel = false;               // For: iterations independent; may run on the thread pool;

@@ -70,6 +70,7 @@ std::vector<LStmt> KernelSplice::stmts(const std::vector<LStmt>& body) {
     c.vectorize = s.vectorize;
     c.parallel = s.parallel;
     c.prange = s.prange;
+    c.scan = s.scan;
     for (auto& r : s.reductions) c.reductions.push_back(LoopReduction{vars[size_t(r.var)], r.kind});
     c.check = s.check;
     c.message = s.message;

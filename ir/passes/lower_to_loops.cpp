@@ -523,6 +523,7 @@ class Lowering {
       out.push_back(assign(acc, identity(rop, t)));
       if (nan >= 0) out.push_back(assign(nan, b_.constant(DType::Bool, 0, 0)));
       out.push_back(loop(k, b_.i64(0), len, std::move(body), false));
+      out.back().scan = exact_scan(op, t, nan);
       return out;
     };
     if (n->ival < 0) {
@@ -597,6 +598,16 @@ class Lowering {
   //
   // `nan` -1: the plain operator; -2: a float max / min known to see no NaN,
   // the bare select.
+  // Whether the steps scan_step makes for (op, t, nan) are exact and
+  // associative, so a loop of them may run as prefix scans over vectors:
+  // float max / min without the NaN check (nan == -2: a strip known to hold
+  // no NaN), integer sums, products, maxima and minima (wrapping).
+  static bool exact_scan(ScanOp op, DType t, int nan) {
+    if (t == DType::Bool) return false;
+    if (is_float(t)) return nan == -2 && (op == ScanOp::CumMax || op == ScanOp::CumMin);
+    return nan == -1;
+  }
+
   const LExpr* scan_step(ScanOp op, DType t, int run, int nan, const LExpr* x, std::vector<LStmt>& body) {
     if (nan == -1) {
       body.push_back(assign(run, b_.binary(scan_binary(op), v(run), x)));
@@ -688,7 +699,9 @@ class Lowering {
           const LExpr* value = scan_step(f.op, f.t, f.run, nan, source(v(k)), body);
           auto [sb, si] = slot(f, v(k));
           body.push_back(store(sb, si, value));
-          return loop(k, v(c), v(ce), std::move(body), false);
+          LStmt l = loop(k, v(c), v(ce), std::move(body), false);
+          l.scan = exact_scan(f.op, f.t, nan);
+          return l;
         };
         if (f.nan < 0) {
           strip.push_back(serial(-1));
