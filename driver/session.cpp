@@ -142,6 +142,18 @@ Stage parse_stage(std::string_view name) {
 
 const char* stage_name(Stage s) { return kStageNames[int(s)]; }
 
+std::string default_cache_dir() { return ObjectCache::default_dir(); }
+int clear_cache(const std::string& dir) { return ObjectCache::clear(dir); }
+
+bool is_single_expression(const std::string& text) {
+  try {
+    Module m = parse(std::make_shared<const Source>("<input>", text));
+    return m.body.size() == 1 && m.body[0]->kind == StmtKind::Expr;
+  } catch (const Error&) {
+    return false;
+  }
+}
+
 std::string builtin_functions_text() {
   std::string out;
   for (const Builtin& f : builtins()) {

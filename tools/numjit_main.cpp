@@ -13,7 +13,6 @@
 #include <optional>
 #include <sstream>
 
-#include "codegen/object_cache.h"
 #include "numjit/numjit.hpp"
 #include "tools/repl.h"
 
@@ -56,8 +55,8 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (clear_cache) {
-    std::string dir = numjit::ObjectCache::default_dir();
-    int n = dir.empty() ? 0 : numjit::ObjectCache::clear(dir);
+    std::string dir = numjit::default_cache_dir();
+    int n = dir.empty() ? 0 : numjit::clear_cache(dir);
     std::cerr << "numjit: removed " << n << " cached kernel" << (n == 1 ? "" : "s") << " from " << dir << "\n";
     if (file.empty() && code.empty() && isatty(STDIN_FILENO)) return 0;
   }

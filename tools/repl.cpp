@@ -1,6 +1,6 @@
 // The REPL: an entry reader (libedit on a terminal, plain lines otherwise)
 // in front of a Repl, which keeps one Jit session, collects the lines of an
-// entry until frontend's input_is_incomplete() says it is whole, and runs it
+// entry until the API's input_is_incomplete() says it is whole, and runs it
 // or a :command. Everything a command shows comes from the public Jit API
 // (emit, eval, get, set); the loop IR text is read for the `vectorized` and
 // `parallel` markers that the printer puts on loops, and :explain reads the
@@ -27,10 +27,6 @@
 #include <string>
 #include <vector>
 
-#include "frontend/ast.h"
-#include "frontend/parser.h"
-#include "frontend/sema.h"
-#include "support/source.h"
 
 namespace numjit {
 namespace {
@@ -479,14 +475,7 @@ class Repl {
 
   /** Whether `text` is a single expression statement (else: statements, or
    *  a syntax error, which running it will report). */
-  static bool is_expression(const std::string& text) {
-    try {
-      Module m = parse(std::make_shared<const Source>(kEntryName, text));
-      return m.body.size() == 1 && m.body[0]->kind == StmtKind::Expr;
-    } catch (const Error&) {
-      return false;
-    }
-  }
+  static bool is_expression(const std::string& text) { return is_single_expression(text); }
 
   // --- commands ------------------------------------------------------------------
 

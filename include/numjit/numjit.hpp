@@ -163,6 +163,20 @@ enum class Stage { Tokens, Ast, Typed, Array, Fused, Loops, Llvm, LlvmOpt, Asm, 
 Stage parse_stage(std::string_view name);
 const char* stage_name(Stage s);
 
+/** For interactive front ends (the REPL): whether `text` is an unfinished
+ *  statement (an open bracket, a trailing ':' or '\\', an indented block
+ *  not yet ended by a blank line), whether it is exactly one expression
+ *  statement, and the names of every builtin function (completion). */
+bool input_is_incomplete(const std::string& text);
+bool is_single_expression(const std::string& text);
+const std::vector<std::string>& builtin_names();
+
+/** The on-disk cache of compiled kernels: its default directory
+ *  ($NUMJIT_CACHE_DIR, else ~/.cache/numjit; empty when neither is known)
+ *  and emptying a directory of it (returns the number of kernels removed). */
+std::string default_cache_dir();
+int clear_cache(const std::string& dir);
+
 /** The elementwise builtin functions, one line each (`numjit --builtins`):
  *  the call, the result dtype, what it computes. */
 std::string builtin_functions_text();
