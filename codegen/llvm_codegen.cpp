@@ -1036,7 +1036,7 @@ class Emitter {
 
   // A For loop marked `scan` whose body is a running value's step,
   //   (x = X;)  run = op(run, x)  (op: select(run > x, run, x) for max,
-  //   `<` for min, integer + * maximum minimum);  (buf[idx] = run)
+  //   `<` for min, integer + * maximum minimum);  buf[idx] = run
   // with X vectorizable, not reading run or buf, and buf[idx] contiguous in
   // the loop variable: written as prefix scans over vectors of the CPU's
   // width (vector_math). Each vector's prefix takes log2(W) shift-and-
@@ -1048,24 +1048,24 @@ class Emitter {
   // any other body.
   bool scan_loop(const LStmt& s) {
     const std::vector<LStmt>& body = s.body;
-    if (body.empty()) return false;
-    const LStmt* st = body.back().kind == LStmtKind::Store ? &body.back() : nullptr;
-    const size_t core = body.size() - (st ? 1 : 0);
-    if (core < 1 || core > 2) return false;
+    if (body.size() < 2 || body.size() > 3) return false;
+    size_t i = 0;
     int xvar = -1;
     const LExpr* X = nullptr;
-    if (core == 2) {
+    if (body.size() == 3) {
       if (body[0].kind != LStmtKind::Assign) return false;
       xvar = body[0].var;
       X = body[0].value;
+      i = 1;
     }
-    const LStmt& step = body[core - 1];
-    if (step.kind != LStmtKind::Assign) return false;
+    const LStmt& step = body[i];
+    const LStmt& st = body[i + 1];
+    if (step.kind != LStmtKind::Assign || st.kind != LStmtKind::Store) return false;
     const int run = step.var;
     const DType t = k_.var_types[size_t(run)];
-    if (t == DType::Bool || temp_[size_t(run)] || run == xvar) return false;
+    if (t == DType::Bool || temp_[size_t(run)]) return false;
     auto is_var = [](const LExpr* e, int v) { return e->kind == LExprKind::Var && e->var == v; };
-    if (st && (!is_var(st->value, run) || k_.buffers[size_t(st->buf)].dtype != t)) return false;
+    if (!is_var(st.value, run) || k_.buffers[size_t(st.buf)].dtype != t) return false;
     enum class Op { Max, Min, Add, Mul } op;
     const LExpr* v = step.value;
     const LExpr* xin = nullptr;
@@ -1095,18 +1095,16 @@ class Emitter {
       elem = X;
     }
     if (depends(elem, run) || !index_.vectorizable(elem, s.var)) return false;
-    if (st) {
-      bool reads_out = false;
-      std::unordered_set<const LExpr*> seen;
-      for_each_expr(elem, seen, [&](const LExpr* e) { reads_out |= e->kind == LExprKind::Load && e->buf == st->buf; });
-      if (reads_out) return false;
-      const Buffer& ob = k_.buffers[size_t(st->buf)];
-      if (!ob.contiguous || ob.rank == 0 || int(st->args.size()) != ob.rank) return false;
-      for (size_t a = 0; a < st->args.size(); ++a) {
-        int64_t c = 0;
-        if (depends(st->args[a], run) || !affine(st->args[a], s.var, c) || c != (a + 1 == st->args.size() ? 1 : 0))
-          return false;
-      }
+    bool reads_out = false;
+    std::unordered_set<const LExpr*> seen;
+    for_each_expr(elem, seen, [&](const LExpr* e) { reads_out |= e->kind == LExprKind::Load && e->buf == st.buf; });
+    if (reads_out) return false;
+    const Buffer& ob = k_.buffers[size_t(st.buf)];
+    if (!ob.contiguous || ob.rank == 0 || int(st.args.size()) != ob.rank) return false;
+    for (size_t a = 0; a < st.args.size(); ++a) {
+      int64_t c = 0;
+      if (depends(st.args[a], run) || !affine(st.args[a], s.var, c) || c != (a + 1 == st.args.size() ? 1 : 0))
+        return false;
     }
     const VectorMath vm = vector_math(target_);
     const unsigned W = vm.lanes(t == DType::F32 || t == DType::I32);
@@ -1145,13 +1143,11 @@ class Emitter {
         x = combine(B.CreateShuffleVector(x, ident, mask), x);
       }
       LValue* m = combine(B.CreateLoad(vt, carry), x);
-      if (st) {
-        B.CreateStore(base, vars_[size_t(s.var)]);
-        std::vector<LValue*> idx;
-        for (auto* a : st->args) idx.push_back(expr(a));
-        auto* S = B.CreateAlignedStore(m, address(st->buf, idx), llvm::Align(dtype_size(t)));
-        tag(S, st->buf);
-      }
+      B.CreateStore(base, vars_[size_t(s.var)]);
+      std::vector<LValue*> idx;
+      for (auto* a : st.args) idx.push_back(expr(a));
+      auto* S = B.CreateAlignedStore(m, address(st.buf, idx), llvm::Align(dtype_size(t)));
+      tag(S, st.buf);
       B.CreateStore(B.CreateShuffleVector(m, m, std::vector<int>(W, int(W - 1))), carry);
     }, B.getInt64(W));
     B.CreateStore(B.CreateExtractElement(B.CreateLoad(vt, carry), uint64_t(0)), vars_[size_t(run)]);

@@ -759,40 +759,17 @@ class Lowering {
     totals.push_back(assign(lo, b_.binary(BinaryOp::Mul, v(b), B)));
     totals.push_back(assign(cnt, b_.binary(BinaryOp::Minimum, b_.binary(BinaryOp::Sub, len, v(lo)), B)));
     for (auto& f : fs) {
-      // The block's total by the scan's own steps (so ties of -0.0 and 0.0
-      // resolve as in the serial scan); a float max or min first probes the
-      // block for NaN, and without one runs the bare steps, which codegen
-      // computes over vectors (`scan`).
+      // The serial step: 1 cycle an element for a max, under the memory
+      // time; a ReduceLoop would vectorize it but compile 4x longer.
+      int k = new_var(DType::I64, "k");
       totals.push_back(assign(f.run, identity(scan_reduce(f.op), f.t)));
       if (f.nan >= 0) totals.push_back(assign(f.nan, b_.constant(DType::Bool, 0, 0)));
-      const LExpr* total = nullptr;
-      auto steps = [&](int nan) {
-        int k = new_var(DType::I64, "k");
-        std::vector<LStmt> body;
-        std::vector<LStmt>* saved = body_;
-        body_ = &body;
-        total = scan_step(f.op, f.t, f.run, nan, scan_source(f.node, v(k)), body);
-        body_ = saved;
-        LStmt l = loop(k, v(lo), b_.binary(BinaryOp::Add, v(lo), v(cnt)), std::move(body), false);
-        l.scan = exact_scan(f.op, f.t, nan);
-        return l;
-      };
-      if (f.nan < 0) {
-        totals.push_back(steps(-1));
-      } else {
-        std::vector<LStmt>* saved = body_;
-        body_ = &totals;
-        const LExpr* any_nan = reduce_loop(AccKind::Any, DType::Bool, v(cnt), [&](const LExpr* kk) {
-          const LExpr* e = scan_source(f.node, b_.binary(BinaryOp::Add, v(lo), kk));
-          return b_.binary(BinaryOp::Ne, e, e);
-        }, totals);
-        body_ = saved;
-        LStmt branch{LStmtKind::If};
-        branch.value = any_nan;
-        branch.orelse.push_back(steps(-2));
-        branch.body.push_back(steps(f.nan));
-        totals.push_back(std::move(branch));
-      }
+      std::vector<LStmt> body;
+      std::vector<LStmt>* saved = body_;
+      body_ = &body;
+      const LExpr* total = scan_step(f.op, f.t, f.run, f.nan, scan_source(f.node, v(k)), body);
+      body_ = saved;
+      totals.push_back(loop(k, v(lo), b_.binary(BinaryOp::Add, v(lo), v(cnt)), std::move(body), false));
       totals.push_back(store(f.tot, {v(b)}, total));
     }
     pass1.body.push_back(loop(b, b_.i64(0), nb, std::move(totals), false));
