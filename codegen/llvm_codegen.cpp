@@ -1037,6 +1037,9 @@ class Emitter {
   // A For loop marked `scan` whose body is a running value's step,
   //   (x = X;)  run = op(run, x)  (op: select(run > x, run, x) for max,
   //   `<` for min, integer + * maximum minimum);  buf[idx] = run
+  // or, for a block's total, the same without the store and with a NaN
+  // flag, nan = nan | (x != x), after which run is only read when the flag
+  // is false (so its value with a NaN does not matter);
   // with X vectorizable, not reading run or buf, and buf[idx] contiguous in
   // the loop variable: written as prefix scans over vectors of the CPU's
   // width (vector_math). Each vector's prefix takes log2(W) shift-and-
@@ -1048,24 +1051,36 @@ class Emitter {
   // any other body.
   bool scan_loop(const LStmt& s) {
     const std::vector<LStmt>& body = s.body;
-    if (body.size() < 2 || body.size() > 3) return false;
-    size_t i = 0;
+    // [x = X;] run = step; [nan = nan | (x != x);] [buf[idx] = run]
+    size_t end = body.size();
+    const LStmt* st = end > 0 && body[end - 1].kind == LStmtKind::Store ? &body[--end] : nullptr;
+    const LStmt* flag = nullptr;
+    if (end >= 3 && body[end - 1].kind == LStmtKind::Assign && body[end - 1].value->kind == LExprKind::Binary &&
+        BinaryOp(body[end - 1].value->op) == BinaryOp::BitOr)
+      flag = &body[--end];
+    if (end < 1 || end > 2) return false;
     int xvar = -1;
     const LExpr* X = nullptr;
-    if (body.size() == 3) {
+    if (end == 2) {
       if (body[0].kind != LStmtKind::Assign) return false;
       xvar = body[0].var;
       X = body[0].value;
-      i = 1;
     }
-    const LStmt& step = body[i];
-    const LStmt& st = body[i + 1];
-    if (step.kind != LStmtKind::Assign || st.kind != LStmtKind::Store) return false;
+    const LStmt& step = body[end - 1];
+    if (step.kind != LStmtKind::Assign || (!st && !flag)) return false;
     const int run = step.var;
     const DType t = k_.var_types[size_t(run)];
-    if (t == DType::Bool || temp_[size_t(run)]) return false;
+    if (t == DType::Bool || temp_[size_t(run)] || run == xvar) return false;
     auto is_var = [](const LExpr* e, int v) { return e->kind == LExprKind::Var && e->var == v; };
-    if (!is_var(st.value, run) || k_.buffers[size_t(st.buf)].dtype != t) return false;
+    if (st && (!is_var(st->value, run) || k_.buffers[size_t(st->buf)].dtype != t)) return false;
+    if (flag) {  // nan = nan | (x != x): only with the temp x, and no store (run is then unspecified)
+      const LExpr* o = flag->value;
+      const LExpr* ne = o->ops[1];
+      if (st || xvar < 0 || temp_[size_t(flag->var)] || !is_var(o->ops[0], flag->var) ||
+          ne->kind != LExprKind::Binary || BinaryOp(ne->op) != BinaryOp::Ne || !is_var(ne->ops[0], xvar) ||
+          !is_var(ne->ops[1], xvar))
+        return false;
+    }
     enum class Op { Max, Min, Add, Mul } op;
     const LExpr* v = step.value;
     const LExpr* xin = nullptr;
@@ -1095,16 +1110,19 @@ class Emitter {
       elem = X;
     }
     if (depends(elem, run) || !index_.vectorizable(elem, s.var)) return false;
-    bool reads_out = false;
-    std::unordered_set<const LExpr*> seen;
-    for_each_expr(elem, seen, [&](const LExpr* e) { reads_out |= e->kind == LExprKind::Load && e->buf == st.buf; });
-    if (reads_out) return false;
-    const Buffer& ob = k_.buffers[size_t(st.buf)];
-    if (!ob.contiguous || ob.rank == 0 || int(st.args.size()) != ob.rank) return false;
-    for (size_t a = 0; a < st.args.size(); ++a) {
-      int64_t c = 0;
-      if (depends(st.args[a], run) || !affine(st.args[a], s.var, c) || c != (a + 1 == st.args.size() ? 1 : 0))
-        return false;
+    if (flag && depends(elem, flag->var)) return false;
+    if (st) {
+      bool reads_out = false;
+      std::unordered_set<const LExpr*> seen;
+      for_each_expr(elem, seen, [&](const LExpr* e) { reads_out |= e->kind == LExprKind::Load && e->buf == st->buf; });
+      if (reads_out) return false;
+      const Buffer& ob = k_.buffers[size_t(st->buf)];
+      if (!ob.contiguous || ob.rank == 0 || int(st->args.size()) != ob.rank) return false;
+      for (size_t a = 0; a < st->args.size(); ++a) {
+        int64_t c = 0;
+        if (depends(st->args[a], run) || !affine(st->args[a], s.var, c) || c != (a + 1 == st->args.size() ? 1 : 0))
+          return false;
+      }
     }
     const VectorMath vm = vector_math(target_);
     const unsigned W = vm.lanes(t == DType::F32 || t == DType::I32);
@@ -1133,24 +1151,34 @@ class Emitter {
     LValue* carry = entry_alloca(vt, "carry");
     B.CreateStore(B.CreateVectorSplat(W, B.CreateLoad(reg_type(t), vars_[size_t(run)])), carry);
     LValue* chunk = entry_alloca(B.getInt64Ty(), "chunk");
+    LType* ft = llvm::FixedVectorType::get(B.getInt1Ty(), W);
+    LValue* nans = flag ? entry_alloca(ft, "nans") : nullptr;
+    if (flag) B.CreateStore(llvm::Constant::getNullValue(ft), nans);
     counted_slot(chunk, lo, full_end, [&] {
       LValue* base = B.CreateLoad(B.getInt64Ty(), chunk);
       VecCtx vc{W, s.var, base, nullptr, nullptr, {}};
       LValue* x = vexpr(elem, vc);
+      if (flag) B.CreateStore(B.CreateOr(B.CreateLoad(ft, nans), B.CreateFCmpUNO(x, x)), nans);
       for (unsigned d = 1; d < W; d *= 2) {
         std::vector<int> mask;
         for (unsigned l = 0; l < W; ++l) mask.push_back(l >= d ? int(l - d) : int(W + l));
         x = combine(B.CreateShuffleVector(x, ident, mask), x);
       }
       LValue* m = combine(B.CreateLoad(vt, carry), x);
-      B.CreateStore(base, vars_[size_t(s.var)]);
-      std::vector<LValue*> idx;
-      for (auto* a : st.args) idx.push_back(expr(a));
-      auto* S = B.CreateAlignedStore(m, address(st.buf, idx), llvm::Align(dtype_size(t)));
-      tag(S, st.buf);
+      if (st) {
+        B.CreateStore(base, vars_[size_t(s.var)]);
+        std::vector<LValue*> idx;
+        for (auto* a : st->args) idx.push_back(expr(a));
+        auto* S = B.CreateAlignedStore(m, address(st->buf, idx), llvm::Align(dtype_size(t)));
+        tag(S, st->buf);
+      }
       B.CreateStore(B.CreateShuffleVector(m, m, std::vector<int>(W, int(W - 1))), carry);
     }, B.getInt64(W));
     B.CreateStore(B.CreateExtractElement(B.CreateLoad(vt, carry), uint64_t(0)), vars_[size_t(run)]);
+    if (flag) {
+      LValue* f = B.CreateLoad(B.getInt1Ty(), vars_[size_t(flag->var)]);
+      B.CreateStore(B.CreateOr(f, B.CreateOrReduce(B.CreateLoad(ft, nans))), vars_[size_t(flag->var)]);
+    }
     counted_slot(vars_[size_t(s.var)], full_end, hi, [&] { stmts(s.body); }, B.getInt64(1));
     return true;
   }

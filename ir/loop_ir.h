@@ -105,8 +105,10 @@ struct LStmt {
   bool vectorize = false;              // For: lanes may run in SIMD (LLVM's loop vectorizer decides);
                                        // ReduceLoop: codegen writes explicit vectors (vector_reductions.h)
   bool scan = false;                   // For: a running value's steps, (x = X;) run = op(run, x); buf[i] = run,
-                                       // op exact and associative (max/min without NaN, integer + *):
-                                       // codegen may compute it as prefix scans over vectors
+                                       // op exact and associative (max/min without NaN, integer + *),
+                                       // or a total's steps with a NaN flag (nan |= x != x) after which
+                                       // run is read only if the flag is false: codegen may compute it
+                                       // as prefix scans over vectors
   bool prange = false;                 // For: the user's prange (ir/passes/parallelize.h decides)
   std::vector<LoopReduction> reductions;  // For with prange: the outer scalars its iterations reduce
   bool parallel = false;               // For: iterations independent; may run on the thread pool;

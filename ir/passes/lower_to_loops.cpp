@@ -759,8 +759,8 @@ class Lowering {
     totals.push_back(assign(lo, b_.binary(BinaryOp::Mul, v(b), B)));
     totals.push_back(assign(cnt, b_.binary(BinaryOp::Minimum, b_.binary(BinaryOp::Sub, len, v(lo)), B)));
     for (auto& f : fs) {
-      // The serial step: 1 cycle an element for a max, under the memory
-      // time; a ReduceLoop would vectorize it but compile 4x longer.
+      // The block's total by the scan's own steps (ties of -0.0 and 0.0 as
+      // in the serial scan); a ReduceLoop would compile 4x longer.
       int k = new_var(DType::I64, "k");
       totals.push_back(assign(f.run, identity(scan_reduce(f.op), f.t)));
       if (f.nan >= 0) totals.push_back(assign(f.nan, b_.constant(DType::Bool, 0, 0)));
@@ -770,6 +770,9 @@ class Lowering {
       const LExpr* total = scan_step(f.op, f.t, f.run, f.nan, scan_source(f.node, v(k)), body);
       body_ = saved;
       totals.push_back(loop(k, v(lo), b_.binary(BinaryOp::Add, v(lo), v(cnt)), std::move(body), false));
+      // Vector scans (codegen): exact steps, or a float max/min's steps with
+      // its NaN flag, whose total reads run only when no NaN was seen.
+      totals.back().scan = exact_scan(f.op, f.t, f.nan) || f.nan >= 0;
       totals.push_back(store(f.tot, {v(b)}, total));
     }
     pass1.body.push_back(loop(b, b_.i64(0), nb, std::move(totals), false));
