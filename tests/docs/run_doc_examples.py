@@ -12,6 +12,11 @@ in a fresh directory holding `build` (a link to the build directory, so
 `numjit` on PATH, one directory per block; `/tmp/` in a command or its
 output means that block's directory.
 
+A block whose lines start with `>>> ` is a REPL session: its entries (with
+`... ` continuation lines) are fed to `numjit --repl` in one run, and each
+entry's output must be the lines after it, up to the next `>>> `; a
+`:time` entry's figures vary, so only its first word is compared.
+
 Matching: the output must equal the expected lines, except that a line
 `...` stands for any number of lines, and a command whose comment says the
 output varies (`# ... names vary ...`) is checked for its number of words
@@ -54,6 +59,57 @@ def examples(md: Path):
             cur = [no, cmd, [], open_quote(cmd), block]
         elif cur:
             cur[2].append(line)
+
+
+def repl_sessions(md: Path):
+    """Yields [line number, [(entry, expected lines)]] of each REPL block."""
+    lines = md.read_text().splitlines()
+    in_block = False
+    cur = None
+    for no, line in enumerate(lines, 1):
+        if line.startswith("```"):
+            if in_block and cur and cur[1]:
+                yield cur
+            in_block = not in_block
+            cur = [no + 1, []] if in_block else None
+            continue
+        if not in_block or cur is None:
+            continue
+        if line.startswith(">>> "):
+            cur[1].append([line[4:], []])
+        elif line.startswith("... ") and cur[1]:
+            cur[1][-1][0] += "\n" + line[4:]
+        elif cur[1]:
+            cur[1][-1][1].append(line)
+        elif line.strip():
+            cur = None  # output before any entry: not a REPL session
+
+
+def check_repl(md: Path, src: Path, no: int, entries, env) -> bool:
+    with tempfile.TemporaryDirectory() as d:
+        work = Path(d)
+        (work / "examples").symlink_to(src / "examples")
+        env["NUMJIT_CACHE_DIR"] = str(work / "cache")
+        stdin = "".join(entry + "\n" for entry, _ in entries)
+        p = subprocess.run(["numjit", "--repl"], cwd=work, env=env, input=stdin, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, text=True, timeout=300)
+    out = p.stdout.split("\n", 1)[1] if "\n" in p.stdout else ""
+    pieces = out.split(">>> ")[1:]
+    ok = True
+    for i, (entry, want) in enumerate(entries):
+        # The prompts of an entry's continuation lines come before its output.
+        got = pieces[i].replace("... ", "").splitlines() if i < len(pieces) else ["(no output: the REPL stopped)"]
+        while want and not want[-1].strip():
+            want = want[:-1]
+        if entry.startswith(":time"):
+            good = bool(got) and bool(want) and got[0].split()[:1] == want[0].split()[:1]
+        else:
+            good = matches(want, got)
+        if not good:
+            ok = False
+            print(f"{md.relative_to(src)}:{no}: >>> {entry}\n  expected:\n" +
+                  "".join(f"    {line}\n" for line in want) + "  got:\n" + "".join(f"    {line}\n" for line in got))
+    return ok
 
 
 def open_quote(cmd: str) -> bool:
@@ -127,6 +183,10 @@ def main() -> int:
         files.clear()
         for d in dirs.values():
             d.cleanup()
+        for no, entries in repl_sessions(md):
+            count += len(entries)
+            if not check_repl(md, src, no, entries, env):
+                failures += 1
     print(f"{count} documented commands, {failures} failed")
     return 1 if failures else 0
 
