@@ -1491,17 +1491,24 @@ class Emitter {
     return loaded;
   }
 
+  // The short path for n <= 32 lanes, the long one for more; only one of
+  // them where the loop IR knows which (LStmt::extent).
   void vector_reduce(const LStmt& s, LValue* n) {
+    auto short_path = [&] {
+      for (auto& a : s.accs) {
+        BasicBlock* next = BasicBlock::Create(C, "vshort.done", F);
+        short_vector_reduce(s, a, n, next);
+        B.SetInsertPoint(next);
+      }
+    };
+    if (s.extent == ExtentRange::Short) return short_path();
+    if (s.extent == ExtentRange::Long) return long_vector_reduce(s, n);
     BasicBlock* short_bb = BasicBlock::Create(C, "vshort", F);
     BasicBlock* long_bb = BasicBlock::Create(C, "vlong", F);
     BasicBlock* join = BasicBlock::Create(C, "vreduced", F);
     B.CreateCondBr(B.CreateICmpSLE(n, B.getInt64(kReduceLanes)), short_bb, long_bb);
     B.SetInsertPoint(short_bb);
-    for (auto& a : s.accs) {
-      BasicBlock* next = BasicBlock::Create(C, "vshort.done", F);
-      short_vector_reduce(s, a, n, next);
-      B.SetInsertPoint(next);
-    }
+    short_path();
     B.CreateBr(join);
     B.SetInsertPoint(long_bb);
     long_vector_reduce(s, n);

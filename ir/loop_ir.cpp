@@ -319,8 +319,9 @@ class Printer {
         std::string accs;
         for (auto& a : s.accs)
           accs += fmt::format(" {}={}({})", k_.var_names[size_t(a.result_var)], acc_kind_name(a.kind), expr(a.value));
-        out_ += fmt::format("{}reduce {} in [0, {}){}{}:{}\n", pad, k_.var_names[size_t(s.var)], expr(s.hi),
-                            s.parallel ? " parallel" : "", s.vectorize ? " vectorized" : "", accs);
+        const char* range = s.extent == ExtentRange::Short ? " short" : s.extent == ExtentRange::Long ? " long" : "";
+        out_ += fmt::format("{}reduce {} in [0, {}){}{}{}:{}\n", pad, k_.var_names[size_t(s.var)], expr(s.hi),
+                            s.parallel ? " parallel" : "", s.vectorize ? " vectorized" : "", range, accs);
         stmts(s.body, indent + 1);
         break;
       }

@@ -91,6 +91,11 @@ struct LoopReduction {
   AccKind kind;
 };
 
+/** What is known of a vector reduction's extent: nothing, at most
+ *  kReduceLanes (ir/reduce_order.h: one vector, codegen's short path) or
+ *  more (blocks of vectors). */
+enum class ExtentRange { Any, Short, Long };
+
 struct LStmt {
   LStmtKind kind;
   int var = -1;
@@ -109,6 +114,7 @@ struct LStmt {
                                        // or a total's steps with a NaN flag (nan |= x != x) after which
                                        // run is read only if the flag is false: codegen may compute it
                                        // as prefix scans over vectors
+  ExtentRange extent = ExtentRange::Any;  // ReduceLoop marked vectorize: what is known of hi (short_rows.h)
   bool prange = false;                 // For: the user's prange (ir/passes/parallelize.h decides)
   std::vector<LoopReduction> reductions;  // For with prange: the outer scalars its iterations reduce
   bool parallel = false;               // For: iterations independent; may run on the thread pool;

@@ -10,6 +10,7 @@
 #include "ir/passes/lower_to_loops.h"
 #include "ir/passes/multi_output.h"
 #include "ir/passes/parallelize.h"
+#include "ir/passes/short_rows.h"
 #include "ir/passes/vector_reductions.h"
 #include "ir/verify.h"
 
@@ -58,6 +59,8 @@ Kernel compile_expression(const std::vector<const Node*>& roots, const std::vect
   after_pass("merge_reductions", k);
   mark_vector_reductions(k);  // float reductions codegen writes as vectors, in parallel blocks
   after_pass("vector_reductions", k);
+  specialize_short_rows(k);  // rows of 4..32 elements: one loop copy per exact length
+  after_pass("short_rows", k);
   return k;
 }
 
@@ -89,6 +92,8 @@ void finish_kernel(Kernel& k) {
   after_pass("bounds", k);
   mark_vector_reductions(k);
   after_pass("vector_reductions", k);
+  specialize_short_rows(k);
+  after_pass("short_rows", k);
 }
 
 }  // namespace numjit

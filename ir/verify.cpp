@@ -8,6 +8,7 @@
 
 #include "support/diagnostics.h"
 #include "ir/passes/lower_to_loops.h"
+#include "ir/reduce_order.h"
 
 namespace numjit {
 
@@ -234,13 +235,26 @@ class LoopVerifier {
           if (!var_ok(a.result_var)) bad("an accumulator without a result variable");
           of_type(a.value, a.dtype, "an accumulated value");
         }
+        if (s.extent != ExtentRange::Any) {
+          if (!s.vectorize) bad("an extent range on a reduction that is not a vector reduction");
+          if (std::find(facts_.begin(), facts_.end(), std::pair{s.hi, s.extent}) == facts_.end())
+            bad("a reduction marked short or long outside an if that tests its extent against 32");
+        }
         stmts(s.body, true);
         break;
-      case LStmtKind::If:
+      case LStmtKind::If: {
         of_type(s.value, DType::Bool, "an if condition");
+        // `if n <= 32` is what makes a reduction over n short (or long, in orelse).
+        const LExpr* c = s.value;
+        const bool range = c->kind == LExprKind::Binary && BinaryOp(c->op) == BinaryOp::Le &&
+                           c->ops[1]->kind == LExprKind::Const && c->ops[1]->ival == kReduceLanes;
+        if (range) facts_.emplace_back(c->ops[0], ExtentRange::Short);
         stmts(s.body, in_parallel);
+        if (range) facts_.back().second = ExtentRange::Long;
         stmts(s.orelse, in_parallel);
+        if (range) facts_.pop_back();
         break;
+      }
       case LStmtKind::Check:
         of_type(s.value, DType::Bool, "a check's condition");
         for (const LExpr* a : s.args) expr(a);
@@ -263,6 +277,7 @@ class LoopVerifier {
   const std::string& pass_;
   std::vector<bool> allocated_;
   std::unordered_set<const LExpr*> seen_;
+  std::vector<std::pair<const LExpr*, ExtentRange>> facts_;  // of the enclosing ifs
 };
 
 }  // namespace

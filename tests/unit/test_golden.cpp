@@ -323,15 +323,20 @@ TEST_CASE("K8 the long elementwise chain is one loop with no temporary") {
   CHECK(count(loops, "alloc_result") == 1);
 }
 
-TEST_CASE("K10 the row sum is one row loop around an inner reduction") {
+TEST_CASE("K10 the row sum is one row loop around an inner reduction, split by row length") {
   std::string fused = emit_golden("fused", "k10");
   CHECK(count(fused, "loop over") == 1);
   std::string loops = emit_golden("loops", "k10");
   CHECK(kernels_in(loops) == 1);
-  CHECK(loops_at_depth(loops, 1) == 1);
-  CHECK(loops_at_depth(loops, 1, "for") == 1);
-  CHECK(loops_at_depth(loops, 2, "reduce") == 1);
-  CHECK(loops_at_depth(loops, 3) == 0);
+  // short_rows: rows of at most 32 elements run a copy of the row loop
+  // without the long reduction's blocks; the others run the long one.
+  CHECK(count(loops, "if (X.shape[1] <= 32):") == 1);
+  CHECK(loops_at_depth(loops, 1) == 0);
+  CHECK(loops_at_depth(loops, 2, "for") == 2);
+  CHECK(loops_at_depth(loops, 3, "reduce") == 2);
+  CHECK(count(loops, "vectorized short:") == 1);
+  CHECK(count(loops, "vectorized long:") == 1);
+  CHECK(loops_at_depth(loops, 4) == 0);
   CHECK(count(loops, "alloc_temp") == 0);
 }
 
