@@ -136,6 +136,7 @@ void add_libmvec(llvm::TargetLibraryInfoImpl& tlii, VectorMath vm) {
  *  passes' remarks are dropped, other diagnostics go to LLVM's default. */
 struct VectorizeRemarks : llvm::DiagnosticHandler {
   std::string lines;
+  std::vector<LoopReport>* loops = nullptr;  // by the L<i>. names of the loops' blocks (llvm_codegen.h)
 
   static bool wanted(llvm::StringRef pass) { return pass == "loop-vectorize"; }
   bool isAnalysisRemarkEnabled(llvm::StringRef pass) const override { return wanted(pass); }
@@ -156,7 +157,29 @@ struct VectorizeRemarks : llvm::DiagnosticHandler {
     for (char& c : msg)
       if (c == '\n') c = ' ';
     lines += fmt::format("{}: {} {}{}: {}\n", r->getFunction().getName().str(), r->getPassName().str(), kind, where, msg);
+    if (auto* bb = llvm::dyn_cast_or_null<llvm::BasicBlock>(r->getCodeRegion()); bb && loops) {
+      llvm::StringRef name = bb->getName();
+      size_t id = 0;
+      if (name.consume_front("L") && !name.consumeInteger(10, id) && name.starts_with(".") && id < loops->size())
+        note((*loops)[id], *r, msg);
+    }
     return true;
+  }
+
+  static void note(LoopReport& loop, const llvm::DiagnosticInfoIROptimization& r, const std::string& msg) {
+    if (r.isPassed()) {
+      for (const auto& arg : r.getArgs()) {
+        int v = 0;
+        if (llvm::StringRef(arg.Val).getAsInteger(10, v)) continue;
+        if (arg.Key == "VectorizationFactor") loop.llvm_width = std::max(loop.llvm_width, v);
+        if (arg.Key == "InterleaveCount") loop.llvm_interleave = std::max(loop.llvm_interleave, v);
+      }
+      return;
+    }
+    std::string why = msg.rfind("loop not vectorized: ", 0) == 0 ? msg.substr(21) : msg;
+    if (why != "loop not vectorized" &&
+        std::find(loop.llvm_reasons.begin(), loop.llvm_reasons.end(), why) == loop.llvm_reasons.end())
+      loop.llvm_reasons.push_back(why);
   }
 };
 
@@ -213,10 +236,10 @@ struct JitEngine::Impl {
   explicit Impl(std::string cache_dir) : cache(std::move(cache_dir)) {}
 
   std::unique_ptr<llvm::Module> build(llvm::LLVMContext& ctx, const Kernel& k, const std::string& symbol,
-                                      const CodegenOptions& opts) {
+                                      const CodegenOptions& opts, std::vector<LoopCode>* report = nullptr) {
     TargetInfo t = target;
     t.fastmath = opts.fastmath;
-    auto m = emit_module(ctx, k, symbol, t);
+    auto m = emit_module(ctx, k, symbol, t, report);
     m->setDataLayout(tm->createDataLayout());
     m->setTargetTriple(tm->getTargetTriple().str());
     return m;
@@ -462,6 +485,20 @@ std::shared_ptr<CompiledKernel> JitEngine::compile(const Kernel& k, const Codege
 }
 
 JitEngine::Stats JitEngine::stats() const { return impl_->stats; }
+
+std::vector<LoopReport> JitEngine::explain(const Kernel& k, const CodegenOptions& opts) {
+  std::lock_guard<std::mutex> lock(mu_);
+  llvm::LLVMContext ctx;
+  std::vector<LoopReport> loops(kernel_loops(k).size());
+  auto handler = std::make_unique<VectorizeRemarks>();
+  handler->loops = &loops;
+  ctx.setDiagnosticHandler(std::move(handler), /*RespectFilters=*/false);
+  std::vector<LoopCode> code;
+  auto m = impl_->build(ctx, k, k.name.empty() ? "kernel" : k.name, opts, &code);
+  for (size_t i = 0; i < loops.size(); ++i) loops[i].code = code[i];
+  impl_->optimize(*m, opts.opt_level, *impl_->tm, branch_in_loop(k.body, false));
+  return loops;
+}
 
 std::string JitEngine::text(const Kernel& k, const CodegenOptions& opts, CodegenText what) {
   std::lock_guard<std::mutex> lock(mu_);

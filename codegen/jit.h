@@ -6,6 +6,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "ir/loop_ir.h"
 #include "runtime/abi.h"
@@ -36,6 +37,21 @@ class CompiledKernel {
  *  in the order LLVM emitted them. */
 enum class CodegenText { Llvm, LlvmOpt, Asm, Remarks };
 
+/** What codegen made of one loop of kernel_loops(k) (llvm_codegen.h). */
+struct LoopCode {
+  bool task = false;          // its iterations (or a reduction's blocks) run as tasks on the thread pool
+  unsigned reduce_lanes = 0;  // a float reduction written as vectors of these lanes (reduce_order.h)
+  unsigned scan_lanes = 0;    // a running value written as prefix scans over vectors of these lanes
+};
+
+/** What became of one loop of kernel_loops(k) (:explain): what codegen
+ *  wrote, and what LLVM's loop vectorizer said of it. */
+struct LoopReport {
+  LoopCode code;
+  int llvm_width = 0, llvm_interleave = 0;  // the vectorizer's choice; 0: it did not vectorize the loop
+  std::vector<std::string> llvm_reasons;     // its analysis and missed remarks (why not)
+};
+
 /** One LLJIT instance for the host CPU. Thread-safe: compiles are serialised. */
 class JitEngine {
  public:
@@ -62,6 +78,9 @@ class JitEngine {
    *  code caches; only Remarks installs a diagnostic handler, so compile()
    *  pays nothing for it. */
   std::string text(const Kernel& k, const CodegenOptions& opts, CodegenText what);
+  /** Each loop of `k` as compile() makes it (LoopReport), in kernel_loops()
+   *  order. Like text(): a context of its own, the caches untouched. */
+  std::vector<LoopReport> explain(const Kernel& k, const CodegenOptions& opts);
 
   /** Host CPU name and feature string (part of cache keys). */
   std::string host_cpu() const;

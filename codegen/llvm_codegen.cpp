@@ -58,12 +58,21 @@ struct BufferSlots {
 
 class Emitter {
  public:
-  Emitter(llvm::LLVMContext& c, llvm::Module& m, const Kernel& k, const TargetInfo& t)
+  Emitter(llvm::LLVMContext& c, llvm::Module& m, const Kernel& k, const TargetInfo& t, std::vector<LoopCode>* report)
       : C(c), M(m), B(c, llvm::ConstantFolder(), llvm::IRBuilderCallbackInserter([this](llvm::Instruction* I) {
           // A store may change what a memoised Var or Load reads.
           if (llvm::isa<llvm::StoreInst>(I)) forget_exprs();
         })),
-        k_(k), target_(t) {}
+        k_(k), target_(t), report_(report) {
+    auto loops = kernel_loops(k);
+    for (size_t i = 0; i < loops.size(); ++i) loop_id_[loops[i]] = int(i);
+    if (report_) report_->assign(loops.size(), LoopCode{});
+  }
+
+  // The blocks of loop statement `s` are named "L<i>.head", "L<i>.body",
+  // ... (kernel_loops order), so LLVM's remarks say which loop they are of.
+  std::string loop_name(const LStmt& s) const { return fmt::format("L{}.", loop_id_.at(&s)); }
+  LoopCode* code_of(const LStmt& s) { return report_ ? &(*report_)[size_t(loop_id_.at(&s))] : nullptr; }
 
   void run(const std::string& symbol) {
     auto* view_ptr = llvm::PointerType::getUnqual(C);
@@ -692,9 +701,9 @@ class Emitter {
       }
       case LStmtKind::For: loop(s); break;
       case LStmtKind::While: {
-        BasicBlock* head = BasicBlock::Create(C, "while", F);
-        BasicBlock* body = BasicBlock::Create(C, "while.body", F);
-        BasicBlock* done = BasicBlock::Create(C, "while.end", F);
+        BasicBlock* head = BasicBlock::Create(C, loop_name(s) + "head", F);
+        BasicBlock* body = BasicBlock::Create(C, loop_name(s) + "body", F);
+        BasicBlock* done = BasicBlock::Create(C, loop_name(s) + "end", F);
         B.CreateBr(head);
         B.SetInsertPoint(head);
         B.CreateCondBr(expr(s.value), body, done);
@@ -938,8 +947,9 @@ class Emitter {
 
   // A counted loop over [lo, hi) with the variable in its alloca; `body`
   // emits the loop body.
-  void counted(int var, LValue* lo, LValue* hi, const std::function<void()>& body, bool independent = false) {
-    counted_slot(vars_[size_t(var)], lo, hi, body, B.getInt64(1), independent);
+  void counted(int var, LValue* lo, LValue* hi, const std::function<void()>& body, bool independent = false,
+               const std::string& name = "") {
+    counted_slot(vars_[size_t(var)], lo, hi, body, B.getInt64(1), independent, name);
   }
 
   // A negative constant step counts down while i > hi; a step of unknown
@@ -949,15 +959,16 @@ class Emitter {
   // `independent` (a loop the loop IR marks `vectorize`): no iteration reads
   // memory another writes, so the body's loads and stores form one access
   // group and the loop is llvm.loop.parallel_accesses over it, which lets
-  // LLVM's vectorizer skip its run-time overlap checks.
+  // LLVM's vectorizer skip its run-time overlap checks. `name`: loop_name()
+  // of the statement it runs, "" for codegen's own loops.
   void counted_slot(LValue* var_slot, LValue* lo, LValue* hi, const std::function<void()>& body, LValue* step,
-                    bool independent = false) {
+                    bool independent = false, const std::string& name = "") {
     LValue* count_slot = entry_alloca(B.getInt64Ty(), "counter");
     B.CreateStore(lo, count_slot);
-    BasicBlock* head = BasicBlock::Create(C, "loop", F);
-    BasicBlock* body_bb = BasicBlock::Create(C, "body", F);
-    BasicBlock* latch = BasicBlock::Create(C, "latch", F);
-    BasicBlock* done = BasicBlock::Create(C, "endloop", F);
+    BasicBlock* head = BasicBlock::Create(C, name.empty() ? "loop" : name + "head", F);
+    BasicBlock* body_bb = BasicBlock::Create(C, name.empty() ? "body" : name + "body", F);
+    BasicBlock* latch = BasicBlock::Create(C, name.empty() ? "latch" : name + "latch", F);
+    BasicBlock* done = BasicBlock::Create(C, name.empty() ? "endloop" : name + "end", F);
     B.CreateBr(head);
     B.SetInsertPoint(head);
     LValue* i = B.CreateLoad(B.getInt64Ty(), count_slot);
@@ -1020,8 +1031,9 @@ class Emitter {
         LValue* begin = B.CreateAdd(x[0], B.CreateMul(b0, x[2]));
         LValue* end = B.CreateAdd(x[0], B.CreateMul(b1, x[2]));
         end = B.CreateSelect(B.CreateICmpSLT(end, x[1]), end, x[1]);
-        counted(s.var, begin, end, [&] { stmts(s.body); }, s.vectorize);
+        counted(s.var, begin, end, [&] { stmts(s.body); }, s.vectorize, loop_name(s));
       }, /*last_values=*/true);
+      if (LoopCode* c = code_of(s)) c->task = true;
       return;
     }
     if (s.scan && !s.step && scan_loop(s)) return;
@@ -1029,7 +1041,7 @@ class Emitter {
     // decides by cost (forcing it would only warn where it cannot); their
     // accesses are marked parallel (counted_slot).
     counted_slot(vars_[size_t(s.var)], lo, hi, [&] { stmts(s.body); }, s.step ? expr(s.step) : B.getInt64(1),
-                 s.vectorize);
+                 s.vectorize, loop_name(s));
   }
 
   // --- scans ------------------------------------------------------------------------
@@ -1179,7 +1191,8 @@ class Emitter {
       LValue* f = B.CreateLoad(B.getInt1Ty(), vars_[size_t(flag->var)]);
       B.CreateStore(B.CreateOr(f, B.CreateOrReduce(B.CreateLoad(ft, nans))), vars_[size_t(flag->var)]);
     }
-    counted_slot(vars_[size_t(s.var)], full_end, hi, [&] { stmts(s.body); }, B.getInt64(1));
+    counted_slot(vars_[size_t(s.var)], full_end, hi, [&] { stmts(s.body); }, B.getInt64(1), false, loop_name(s));
+    if (LoopCode* c = code_of(s)) c->scan_lanes = W;
     return true;
   }
 
@@ -1268,6 +1281,10 @@ class Emitter {
     for (auto& a : s.accs)
       if (!ordered_float(a)) internal_error("codegen", "ordered float and other accumulators in one reduction");
     if (s.vectorize && !s.body.empty()) internal_error("codegen", "a vector reduction with a body");
+    if (LoopCode* c = code_of(s); c && s.vectorize) {
+      c->reduce_lanes = unsigned(kReduceLanes);
+      c->task = s.parallel && !in_task_ && s.extent != ExtentRange::Short;
+    }
     if (s.vectorize) vector_reduce(s, n);
     else
       for (auto& a : s.accs) lane_reduce(s, a, n);
@@ -1318,7 +1335,7 @@ class Emitter {
         B.CreateStore(B.CreateSelect(better, v, bv), best_value[i]);
         assign(a.result_var, B.CreateSelect(better, k, B.CreateLoad(B.getInt64Ty(), slot)));
       }
-    });
+    }, false, loop_name(s));
   }
 
   // Partials of the blocks: a scratch array when there are several.
@@ -1395,7 +1412,7 @@ class Emitter {
       reset();
       B.CreateBr(cont);
       B.SetInsertPoint(cont);
-    });
+    }, false, loop_name(s));
     finish_partials(a, parts, nblocks);
   }
 
@@ -1644,14 +1661,16 @@ class Emitter {
   std::vector<bool> temp_;     // see find_temps()
   std::vector<LValue*> ssa_;   // a temp's value, once assigned
   IndexAnalysis index_;
+  std::unordered_map<const LStmt*, int> loop_id_;  // kernel_loops() numbers
+  std::vector<LoopCode>* report_ = nullptr;
 };
 
 }  // namespace
 
 std::unique_ptr<llvm::Module> emit_module(llvm::LLVMContext& ctx, const Kernel& k, const std::string& symbol,
-                                          const TargetInfo& target) {
+                                          const TargetInfo& target, std::vector<LoopCode>* report) {
   auto m = std::make_unique<llvm::Module>(symbol, ctx);
-  Emitter(ctx, *m, k, target).run(symbol);
+  Emitter(ctx, *m, k, target, report).run(symbol);
   return m;
 }
 

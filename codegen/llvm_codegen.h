@@ -3,7 +3,9 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
+#include "codegen/jit.h"
 #include "ir/loop_ir.h"
 
 namespace llvm {
@@ -39,6 +41,7 @@ inline VectorMath vector_math(const TargetInfo& t) {
  *  constants of the IR (reductions: ir/reduce_order.h), so the result bits
  *  do not depend on the host. */
 std::unique_ptr<llvm::Module> emit_module(llvm::LLVMContext& ctx, const Kernel& k,
-                                          const std::string& symbol, const TargetInfo& target);
+                                          const std::string& symbol, const TargetInfo& target,
+                                          std::vector<LoopCode>* report = nullptr);
 
 }  // namespace numjit

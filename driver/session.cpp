@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <iostream>
 #include <map>
 #include <mutex>
@@ -466,7 +467,10 @@ class Session {
       LoopKernel lk = lower_kernel(k, sigs, &kernels_, opts_.boundscheck);
       std::string& out = *emit_->second;
       switch (emit_->first) {
-        case Stage::Loops: out += print_kernel(lk.kernel); break;
+        case Stage::Loops:
+          out += print_kernel(lk.kernel);
+          if (explain_) explain_kernel(lk.kernel);
+          break;
         case Stage::Llvm: out += engine().text(lk.kernel, codegen_options(), CodegenText::Llvm); break;
         case Stage::LlvmOpt: out += engine().text(lk.kernel, codegen_options(), CodegenText::LlvmOpt); break;
         case Stage::Asm: out += engine().text(lk.kernel, codegen_options(), CodegenText::Asm); break;
@@ -1172,7 +1176,17 @@ class Session {
     switch (emit_->first) {
       case Stage::Array: out += print_array_ir(p.roots, names); return;
       case Stage::Fused: out += print_fusion(fuse(p.roots, names)); return;
-      case Stage::Loops: out += print_kernel(lowered()); return;
+      case Stage::Loops: {
+        Kernel k = lowered();
+        out += print_kernel(k);
+        if (explain_) {
+          FusionPlan plan = fuse(p.roots, names);
+          explain_->fused += print_fusion(plan);
+          explain_->fusion_groups += int(plan.materialised.size());
+          explain_kernel(k);
+        }
+        return;
+      }
       case Stage::Llvm: out += engine().text(lowered(), codegen_options(), CodegenText::Llvm); return;
       case Stage::LlvmOpt: out += engine().text(lowered(), codegen_options(), CodegenText::LlvmOpt); return;
       case Stage::Asm: out += engine().text(lowered(), codegen_options(), CodegenText::Asm); return;
@@ -1215,6 +1229,69 @@ class Session {
     dry_ = true;
     run_module(src, false);
     return out;
+  }
+
+  /** What run() compiles for `source`: emit()'s loop IR, and each kernel's
+   *  loops as codegen and LLVM made them (JitEngine::explain). */
+  Explanation explain(std::string_view source, const Args& args, std::string_view filename) {
+    Explanation ex;
+    explain_ = &ex;
+    struct Clear {
+      Session& s;
+      ~Clear() { s.explain_ = nullptr; }
+    } clear{*this};
+    ex.loop_ir = emit(source, Stage::Loops, args, filename);
+    return ex;
+  }
+
+  void explain_kernel(const Kernel& k) {
+    KernelExplanation ke;
+    std::vector<std::string> lines;
+    std::string text = print_kernel(k, &lines);
+    ke.signature = text.substr(0, text.find('\n'));
+    if (ke.signature.rfind("kernel ", 0) == 0) ke.signature.erase(0, 7);
+    std::vector<LoopReport> reports = engine().explain(k, codegen_options());
+    std::vector<int> depth;
+    std::function<void(const std::vector<LStmt>&, int)> walk = [&](const std::vector<LStmt>& body, int d) {
+      for (const LStmt& st : body) {
+        bool loop = st.kind == LStmtKind::For || st.kind == LStmtKind::While || st.kind == LStmtKind::ReduceLoop;
+        if (loop) depth.push_back(d);
+        walk(st.body, d + loop);
+        walk(st.orelse, d + loop);
+      }
+    };
+    walk(k.body, 0);
+    for (size_t i = 0; i < reports.size(); ++i) {
+      const LoopReport& r = reports[i];
+      LoopExplanation le;
+      le.depth = depth[i];
+      le.loop = lines[i];
+      if (!le.loop.empty() && le.loop.back() == ':') le.loop.pop_back();
+      size_t colon = le.loop.find(": ");  // a reduction's accumulators follow its colon
+      if (le.loop.rfind("reduce ", 0) == 0 && colon != std::string::npos) le.loop.erase(colon);
+      le.parallel = r.code.task;
+      using V = LoopExplanation::Vectorizer;
+      if (r.code.reduce_lanes || r.code.scan_lanes) {
+        le.vectorizer = V::Numjit;
+        le.width = int(r.code.reduce_lanes ? r.code.reduce_lanes : r.code.scan_lanes);
+        le.what = r.code.reduce_lanes ? "reduction" : "prefix scan";
+      } else if (r.llvm_width > 1) {
+        le.vectorizer = V::Llvm;
+        le.width = r.llvm_width;
+        le.interleave = std::max(r.llvm_interleave, 1);
+      } else {
+        le.why_not = r.llvm_reasons;
+      }
+      ke.loops.push_back(std::move(le));
+    }
+    for (const Buffer& b : k.buffers) {
+      if (b.rank < 1) continue;
+      int size = int(dtype_size(b.dtype));
+      if (b.kind == BufferKind::Input) ke.reads.push_back({b.name, size});
+      else if (b.kind == BufferKind::Result) ke.writes.push_back({b.name, size});
+      else ke.temps.push_back({b.name, 2 * size});
+    }
+    explain_->kernels.push_back(std::move(ke));
   }
 
   /** Compiles kernel `name` for arguments of `sig` (contiguous arrays and
@@ -1277,6 +1354,7 @@ class Session {
   // emit(): the stage being printed (owned by emit(), which clears it on
   // every exit, errors included) and whether writes are skipped.
   std::pair<Stage, std::string*>* emit_ = nullptr;
+  Explanation* explain_ = nullptr;  // explain(): emit_ is Loops, and each kernel is explained too
   bool dry_ = false;
   std::vector<std::string> emit_names_;  // the targets of the statement being run
   // Whether the last evaluate() on this thread gave a tuple (read right
@@ -1332,6 +1410,15 @@ void Jit::run(std::string_view source, std::string_view filename) { session_->ru
 void Jit::run_interactive(std::string_view source, std::string_view filename) { session_->run(source, filename, true); }
 std::string Jit::emit(std::string_view source, Stage stage, const Args& args, std::string_view filename) {
   return session_->emit(source, stage, args, filename);
+}
+Explanation Jit::explain(std::string_view source, const Args& args, std::string_view filename) {
+  return session_->explain(source, args, filename);
+}
+int KernelExplanation::bytes_per_element() const {
+  int n = 0;
+  for (auto* list : {&reads, &writes, &temps})
+    for (auto& [name, bytes] : *list) n += bytes;
+  return n;
 }
 Value Jit::get(const std::string& name) const {
   auto& vars = session_->vars();

@@ -1,6 +1,7 @@
 // Loop IR: interned expression builder and the printer.
 #include "ir/loop_ir.h"
 
+#include <functional>
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -282,6 +283,22 @@ class Printer {
   void stmt(const LStmt& s, int indent) {
     std::string pad(size_t(indent * 2), ' ');
     lets(s, pad);
+    const size_t start = out_.size() + pad.size();
+    if (loop_lines && (s.kind == LStmtKind::For || s.kind == LStmtKind::While || s.kind == LStmtKind::ReduceLoop)) {
+      loop_lines->emplace_back();
+      line_of_ = &loop_lines->back();
+    }
+    stmt_text(s, indent, pad, start);
+  }
+
+  // The line of the loop being printed, once it is printed.
+  void loop_line(size_t start) {
+    if (!line_of_) return;
+    *line_of_ = out_.substr(start, out_.size() - start - 1);
+    line_of_ = nullptr;
+  }
+
+  void stmt_text(const LStmt& s, int indent, const std::string& pad, size_t start) {
     auto args = [&] {
       std::string r;
       for (size_t i = 0; i < s.args.size(); ++i) r += (i ? ", " : "") + expr(s.args[i]);
@@ -305,11 +322,13 @@ class Printer {
         out_ += fmt::format("{}for {} in [{}, {}){}{}{}{}{}:\n", pad, k_.var_names[size_t(s.var)], expr(s.lo),
                             expr(s.hi), s.step ? " step " + expr(s.step) : "", prange, s.parallel ? " parallel" : "",
                             s.vectorize ? " vectorized" : "", s.scan ? " scan" : "");
+        loop_line(start);
         stmts(s.body, indent + 1);
         break;
       }
       case LStmtKind::While:
         out_ += fmt::format("{}while {}:\n", pad, expr(s.value));
+        loop_line(start);
         stmts(s.body, indent + 1);
         break;
       case LStmtKind::Break: out_ += pad + "break\n"; break;
@@ -322,6 +341,7 @@ class Printer {
         const char* range = s.extent == ExtentRange::Short ? " short" : s.extent == ExtentRange::Long ? " long" : "";
         out_ += fmt::format("{}reduce {} in [0, {}){}{}{}:{}\n", pad, k_.var_names[size_t(s.var)], expr(s.hi),
                             s.parallel ? " parallel" : "", s.vectorize ? " vectorized" : "", range, accs);
+        loop_line(start);
         stmts(s.body, indent + 1);
         break;
       }
@@ -370,9 +390,31 @@ class Printer {
   std::unordered_map<const LExpr*, int64_t> size_;
   std::unordered_map<const LExpr*, std::string> names_;
   std::unordered_set<const LExpr*> walked_;  // the lets under these are printed
+  std::string* line_of_ = nullptr;           // the loop line being printed
+
+ public:
+  std::vector<std::string>* loop_lines = nullptr;
 };
 }  // namespace
 
-std::string print_kernel(const Kernel& k) { return Printer(k).run(); }
+std::string print_kernel(const Kernel& k, std::vector<std::string>* loop_lines) {
+  Printer p(k);
+  p.loop_lines = loop_lines;
+  return p.run();
+}
+
+std::vector<const LStmt*> kernel_loops(const Kernel& k) {
+  std::vector<const LStmt*> loops;
+  std::function<void(const std::vector<LStmt>&)> walk = [&](const std::vector<LStmt>& body) {
+    for (const LStmt& s : body) {
+      if (s.kind == LStmtKind::For || s.kind == LStmtKind::While || s.kind == LStmtKind::ReduceLoop)
+        loops.push_back(&s);
+      walk(s.body);
+      walk(s.orelse);
+    }
+  };
+  walk(k.body);
+  return loops;
+}
 
 }  // namespace numjit

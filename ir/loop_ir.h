@@ -185,7 +185,14 @@ void stmt_exprs(const LStmt& s, const std::function<void(const LExpr*)>& f);
 /** stmt_exprs of every statement of `body`, nested bodies included. */
 void for_each_root(const std::vector<LStmt>& body, const std::function<void(const LExpr*)>& f);
 
-/** Deterministic text of a kernel (--emit=loops, golden tests). */
-std::string print_kernel(const Kernel& k);
+/** Deterministic text of a kernel (--emit=loops, golden tests). With
+ *  `loop_lines`, also each loop's own line (For, While, ReduceLoop, without
+ *  indentation or body) in the order of kernel_loops(). */
+std::string print_kernel(const Kernel& k, std::vector<std::string>* loop_lines = nullptr);
+
+/** The loops of `k` (For, While, ReduceLoop statements) in preorder: loop i
+ *  of a kernel is its i-th loop here. Codegen names the blocks of loop i
+ *  "L<i>." (so LLVM's remarks name it) and reports by these numbers. */
+std::vector<const LStmt*> kernel_loops(const Kernel& k);
 
 }  // namespace numjit

@@ -2,9 +2,7 @@
 // in front of a Repl, which keeps one Jit session, collects the lines of an
 // entry until the API's input_is_incomplete() says it is whole, and runs it
 // or a :command. Everything a command shows comes from the public Jit API
-// (emit, eval, get, set); the loop IR text is read for the `vectorized` and
-// `parallel` markers that the printer puts on loops, and :explain reads the
-// loop vectorizer's remarks from emit(Stage::Remarks).
+// (emit, explain, eval, get, set).
 #include "tools/repl.h"
 
 #include <editline/readline.h>
@@ -47,7 +45,7 @@ const Command kCommands[] = {
     {":llvm", "EXPR", "optimised LLVM IR"},
     {":asm", "EXPR", "machine code"},
     {":time", "EXPR", "median run time over repetitions, and GB/s"},
-    {":explain", "EXPR", "fusion groups, loops (parallel? vectorized, at what width, per LLVM's remarks), bytes per element"},
+    {":explain", "EXPR", "fusion groups, each loop as compiled (parallel? vectorized by numjit or LLVM, at what width), bytes per element"},
     {":threads", "[N]", "show or set the worker threads (0: default), keeping the variables"},
     {":vars", "", "the variables with their types and shapes"},
     {":reset", "", "forget every variable"},
@@ -202,160 +200,6 @@ int64_t last_level_cache_bytes() {
     return best;
   }();
   return bytes;
-}
-
-/** Element size of a dtype spelled in the IR printers (`f64`, `i32`, `bool`). */
-int64_t dtype_bytes(const std::string& name) {
-  if (name == "f64" || name == "i64" || name == "float" || name == "int") return 8;
-  if (name == "f32" || name == "i32") return 4;
-  return 1;
-}
-
-/** Splits "a: f64[:, :], b: i64" at the commas outside brackets. */
-std::vector<std::string> split_top_level(const std::string& s) {
-  std::vector<std::string> parts;
-  int depth = 0;
-  std::string cur;
-  for (char c : s) {
-    if (c == '[' || c == '(') ++depth;
-    if (c == ']' || c == ')') --depth;
-    if (c == ',' && depth == 0) {
-      parts.push_back(trim(cur));
-      cur.clear();
-    } else {
-      cur += c;
-    }
-  }
-  if (!trim(cur).empty()) parts.push_back(trim(cur));
-  return parts;
-}
-
-/** What :explain reads from one kernel of the loop IR text. */
-struct KernelSummary {
-  std::string header;
-  std::vector<std::string> loops;  // one line each: indentation, range, verdict
-  std::vector<std::pair<std::string, int64_t>> reads, writes, temps;  // name, bytes per element
-};
-
-std::vector<KernelSummary> summarize_loops(const std::string& text) {
-  std::vector<KernelSummary> kernels;
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line)) {
-    std::string t = trim(line);
-    if (t.rfind("kernel ", 0) == 0) {
-      kernels.emplace_back();
-      kernels.back().header = t;
-      size_t open = t.find('('), arrow = t.find(") -> (");
-      if (open != std::string::npos && arrow != std::string::npos && arrow > open)
-        for (auto& arg : split_top_level(t.substr(open + 1, arrow - open - 1))) {
-          size_t colon = arg.find(": "), bracket = arg.find('[');
-          if (colon == std::string::npos || bracket == std::string::npos) continue;  // a scalar
-          std::string dtype = arg.substr(colon + 2, bracket - colon - 2);
-          kernels.back().reads.push_back({arg.substr(0, colon), dtype_bytes(dtype)});
-        }
-      continue;
-    }
-    if (kernels.empty()) continue;
-    KernelSummary& k = kernels.back();
-    size_t alloc = t.find(" = alloc_");
-    if (alloc != std::string::npos) {
-      size_t open = t.find('(', alloc), close = t.find(") : ", alloc);
-      if (open == std::string::npos || close == std::string::npos) continue;
-      bool array = close > open + 1;  // alloc_result() is a scalar result
-      auto entry = std::make_pair(t.substr(0, alloc), dtype_bytes(trim(t.substr(close + 4))));
-      if (t.compare(alloc, 14, " = alloc_temp(") == 0) k.temps.push_back(entry);
-      else if (array) k.writes.push_back(entry);
-      continue;
-    }
-    if (t.rfind("for ", 0) != 0 && t.rfind("reduce ", 0) != 0) continue;
-    // The range `[lo, hi)` ends where the brackets balance; markers follow it.
-    size_t range = t.find(" in [");
-    if (range == std::string::npos) continue;
-    int depth = 0;
-    size_t end = range + 4;
-    for (; end < t.size(); ++end) {
-      if (t[end] == '[' || t[end] == '(') ++depth;
-      if ((t[end] == ']' || t[end] == ')') && --depth == 0) break;
-    }
-    if (end >= t.size()) continue;
-    std::string markers = t.substr(end + 1, t.find(':', end) - end - 1);
-    bool vec = markers.find("vectorized") != std::string::npos;
-    bool par = markers.find("parallel") != std::string::npos;
-    size_t indent = line.find_first_not_of(' ');
-    indent = indent > 2 ? indent - 2 : 0;  // kernel bodies are indented by two
-    k.loops.push_back(fmt::format("{}{}  {}, {}", std::string(indent, ' '), t.substr(0, end + 1),
-                                  par ? "parallel" : "serial", vec ? "vectorized" : "not vectorized"));
-  }
-  return kernels;
-}
-
-/** The widest vector type in LLVM IR text (`<4 x double>`), or "". */
-std::string widest_vector(const std::string& llvm) {
-  static const std::map<std::string, int> bits = {{"double", 64}, {"float", 32}, {"i64", 64},
-                                                  {"i32", 32},    {"i8", 8},     {"i1", 1}};
-  std::string best;
-  int best_bits = 0;
-  for (size_t p = llvm.find('<'); p != std::string::npos; p = llvm.find('<', p + 1)) {
-    size_t x = llvm.find(" x ", p);
-    size_t close = llvm.find('>', p);
-    if (x == std::string::npos || close == std::string::npos || x > close) continue;
-    std::string lanes = llvm.substr(p + 1, x - p - 1), type = llvm.substr(x + 3, close - x - 3);
-    if (lanes.empty() || !std::all_of(lanes.begin(), lanes.end(), [](char c) { return c >= '0' && c <= '9'; }))
-      continue;
-    auto it = bits.find(type);
-    if (it == bits.end()) continue;
-    int total = std::stoi(lanes) * it->second;
-    if (total > best_bits) best_bits = total, best = llvm.substr(p, close - p + 1);
-  }
-  return best;
-}
-
-/** What LLVM's loop vectorizer said about one loop (--emit=remarks lines
- *  with the same function and loop header, in order). */
-struct LoopRemarks {
-  std::string function, loop;  // loop: the header block's name, "" when the remark names none
-  int width = 0, interleave = 0;  // from the passed remark; 0: not vectorized / not interleaved
-  bool passed = false, missed = false;
-  std::vector<std::string> reasons;  // analysis and missed messages
-};
-
-/** Groups the remark lines of `text` by function and loop, in order. */
-std::vector<LoopRemarks> read_remarks(const std::string& text) {
-  std::vector<LoopRemarks> loops;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) {
-    // FUNCTION: loop-vectorize KIND [loop 'HEADER']: MESSAGE
-    size_t colon = line.find(": loop-vectorize ");
-    if (colon == std::string::npos) continue;
-    std::string function = line.substr(0, colon), rest = line.substr(colon + 17);
-    size_t kind_end = rest.find_first_of(" :");
-    std::string kind = rest.substr(0, kind_end), loop;
-    size_t at = rest.find(" [loop '");
-    size_t msg = rest.find(": ");
-    if (at != std::string::npos && at < msg) {
-      size_t close = rest.find("']", at);
-      loop = rest.substr(at + 8, close - at - 8);
-      msg = rest.find(": ", close);
-    }
-    std::string message = msg == std::string::npos ? "" : rest.substr(msg + 2);
-    if (loops.empty() || loops.back().function != function || loops.back().loop != loop)
-      loops.push_back(LoopRemarks{function, loop});
-    LoopRemarks& l = loops.back();
-    auto number_after = [&](const char* key) {
-      size_t p = message.find(key);
-      return p == std::string::npos ? 0 : std::atoi(message.c_str() + p + std::strlen(key));
-    };
-    if (kind == "passed") {
-      l.passed = true;
-      if (int w = number_after("vectorization width: ")) l.width = w;
-      if (int n = number_after("interleaved count: ")) l.interleave = n;
-    } else {
-      l.missed |= kind == "missed";
-      if (std::find(l.reasons.begin(), l.reasons.end(), message) == l.reasons.end()) l.reasons.push_back(message);
-    }
-  }
-  return loops;
 }
 
 // ---------------------------------------------------------------------------
@@ -615,94 +459,60 @@ class Repl {
                           format_bytes(double(cache)));
   }
 
-  /** Fusion groups, each loop with its parallel/vectorized markers, the
-   *  widest vector type in the optimised IR, and the bytes moved per element
-   *  against a measured memory bandwidth. */
+  /** Fusion groups, the loop IR, each loop as it runs (on the thread pool
+   *  or not; vectorized by numjit, by LLVM at what width, or why not) and
+   *  the bytes moved per element against a measured memory bandwidth: the
+   *  facts of Jit::explain, for what run() compiles. */
   void explain(const std::string& arg) {
-    std::string fused = jit_->emit(arg, Stage::Fused, {}, kEntryName);
-    std::string loops = jit_->emit(arg, Stage::Loops, {}, kEntryName);
-    int groups = 0;
-    for (size_t p = fused.find("= loop over"); p != std::string::npos; p = fused.find("= loop over", p + 1)) ++groups;
-    out_ << fmt::format("fusion: {} group{} (one loop nest each; no array between the operations of a group)\n",
-                        groups, groups == 1 ? "" : "s");
-    std::istringstream fin(fused);
-    for (std::string l; std::getline(fin, l);) out_ << "  " << l << "\n";
-    out_ << "loop IR:\n";
-    std::istringstream lin(loops);
-    for (std::string l; std::getline(lin, l);) out_ << "  " << l << "\n";
-    auto kernels = summarize_loops(loops);
-    std::string vec;
-    try {
-      vec = widest_vector(jit_->emit(arg, Stage::LlvmOpt, {}, kEntryName));
-    } catch (const Error&) {
+    Explanation ex = jit_->explain(arg, {}, kEntryName);
+    if (!ex.fused.empty()) {
+      out_ << fmt::format("fusion: {} group{} (one loop nest each; no array between the operations of a group)\n",
+                          ex.fusion_groups, ex.fusion_groups == 1 ? "" : "s");
+      std::istringstream fin(ex.fused);
+      for (std::string l; std::getline(fin, l);) out_ << "  " << l << "\n";
     }
+    out_ << "loop IR:\n";
+    std::istringstream lin(ex.loop_ir);
+    for (std::string l; std::getline(lin, l);) out_ << "  " << l << "\n";
     // The inputs' sizes now, for the bandwidth bound.
     int64_t elements = 0;
     std::string largest;
     for (auto& [name, v] : referenced(arg))
       if (v.is_array() && v.array().size() > elements) elements = v.array().size(), largest = name;
-    for (auto& k : kernels) {
-      if (kernels.size() > 1) out_ << k.header << "\n";
-      out_ << "loops (as the loop IR marks them):\n";
+    for (const KernelExplanation& k : ex.kernels) {
+      if (ex.kernels.size() > 1) out_ << k.signature << "\n";
+      out_ << "loops, as compiled:\n";
       if (k.loops.empty()) out_ << "  none (computed once, as a scalar)\n";
-      for (auto& l : k.loops) out_ << "  " << l << "\n";
-      int64_t per = 0;
-      auto list = [&](const std::vector<std::pair<std::string, int64_t>>& xs, int times) {
+      for (const LoopExplanation& l : k.loops) {
+        std::string how;
+        using V = LoopExplanation::Vectorizer;
+        if (l.vectorizer == V::Numjit) how = fmt::format("vectorized by numjit ({}, {} lanes)", l.what, l.width);
+        else if (l.vectorizer == V::Llvm)
+          how = fmt::format("vectorized by LLVM, width {}, interleave count {}", l.width, l.interleave);
+        else how = "not vectorized";
+        for (size_t i = 0; i < l.why_not.size(); ++i) how += (i ? "; " : ": ") + l.why_not[i];
+        out_ << fmt::format("  {}{}  ->  {}, {}\n", std::string(size_t(2 * l.depth), ' '), l.loop,
+                            l.parallel ? "parallel (thread pool)" : "serial", how);
+      }
+      auto list = [](const std::vector<std::pair<std::string, int>>& xs) {
         std::string s;
-        for (auto& [n, b] : xs) {
-          s += (s.empty() ? "" : ", ") + fmt::format("{} {} B", n, b * times);
-          per += b * times;
-        }
-        return s.empty() ? "nothing" : s;
+        for (auto& [n, b] : xs) s += (s.empty() ? "" : ", ") + fmt::format("{} {} B", n, b);
+        return s.empty() ? std::string("nothing") : s;
       };
-      std::string reads = list(k.reads, 1), writes = list(k.writes, 1);
-      std::string temps = k.temps.empty() ? "" : "; temporaries (written, read back) " + list(k.temps, 2);
+      const int per = k.bytes_per_element();
       if (per == 0) {
         out_ << "memory: no array is read or written\n";
         continue;
       }
-      out_ << fmt::format("memory per element: reads {}; writes {}{} = {} B per element\n", reads, writes, temps, per);
+      std::string temps = k.temps.empty() ? "" : "; temporaries (written, read back) " + list(k.temps);
+      out_ << fmt::format("memory per element: reads {}; writes {}{} = {} B per element\n", list(k.reads),
+                          list(k.writes), temps, per);
       if (elements > 0) {
         double bytes = double(per) * double(elements), bw = copy_bandwidth();
         out_ << fmt::format("  for {} elements (the largest input, {}): {}; at {:.1f} GB/s (measured memcpy, one "
                             "thread) at least {}\n",
                             elements, largest, format_bytes(bytes), bw / 1e9, format_duration(bytes / bw));
       }
-    }
-    if (!vec.empty()) out_ << "widest vector type in the optimised LLVM IR: " << vec << "\n";
-    else out_ << "no vector types in the optimised LLVM IR\n";
-    explain_remarks(arg);
-  }
-
-  /** Each loop as LLVM's loop vectorizer reported it (its optimisation
-   *  remarks): the width and interleave count it chose, or why not. Loops
-   *  the loop IR marks `vectorized` are written as vectors by numjit itself,
-   *  so the vectorizer has nothing (left) to do there. */
-  void explain_remarks(const std::string& arg) {
-    std::string text;
-    try {
-      text = jit_->emit(arg, Stage::Remarks, {}, kEntryName);
-    } catch (const Error&) {
-      return;
-    }
-    auto loops = read_remarks(text);
-    out_ << "LLVM loop vectorizer (optimisation remarks):\n";
-    if (loops.empty()) out_ << "  no remarks (no loop reached the vectorizer)\n";
-    for (auto& l : loops) {
-      std::string where = l.function + (l.loop.empty() ? "" : fmt::format(", loop '{}'", l.loop));
-      std::string verdict;
-      if (l.width > 1) {
-        verdict = fmt::format("vectorized, width {}, interleave count {}", l.width, std::max(l.interleave, 1));
-      } else {
-        verdict = "not vectorized";
-        if (l.passed && l.interleave > 1) verdict += fmt::format(" (interleaved, count {})", l.interleave);
-      }
-      std::string why;
-      if (l.width <= 1)
-        for (auto& r : l.reasons)
-          if (r != "loop not vectorized")
-            why += (why.empty() ? ": " : "; ") + (r.rfind("loop not vectorized: ", 0) == 0 ? r.substr(21) : r);
-      out_ << fmt::format("  {}: {}{}\n", where, verdict, why);
     }
   }
 

@@ -184,6 +184,38 @@ std::string builtin_functions_text();
 /** NumPy-style text of a value (`[1. 2. 3.]`, truncated when long). */
 std::string format_value(const Value& v);
 
+/** What runs for a source (Jit::explain): each kernel that run() compiles
+ *  for it, each loop as the compiler made it. Facts, not text to parse. */
+struct LoopExplanation {
+  int depth = 0;          ///< 0: a loop of the kernel's body; 1: inside one; ...
+  std::string loop;       ///< its line in the loop IR (--emit=loops), e.g. "for i0 in [0, p.shape[0]) parallel"
+  bool parallel = false;  ///< its iterations, or a reduction's blocks, run on the thread pool
+  /** Who wrote it as SIMD vectors: numjit itself (a float reduction in the
+   *  fixed lanes of its summation order, or a prefix scan), LLVM's loop
+   *  vectorizer, or nobody. */
+  enum class Vectorizer { None, Numjit, Llvm } vectorizer = Vectorizer::None;
+  int width = 0;          ///< lanes: numjit's reduction or scan lanes, or LLVM's vectorization factor
+  int interleave = 0;     ///< LLVM's interleave count (1: none); 0 unless LLVM vectorized it
+  std::string what;       ///< numjit's kind of vectors ("reduction", "prefix scan"); empty otherwise
+  std::vector<std::string> why_not;  ///< LLVM's reasons, when nobody vectorized it
+};
+
+struct KernelExplanation {
+  std::string signature;  ///< "kernel(p: f64[:], q: f64[:]) -> (out0)"
+  std::vector<LoopExplanation> loops;
+  /** Bytes per element of the iteration space: each array input read, each
+   *  array result written, each temporary (written and read back: twice). */
+  std::vector<std::pair<std::string, int>> reads, writes, temps;
+  int bytes_per_element() const;
+};
+
+struct Explanation {
+  std::string fused;       ///< --emit=fused of the programs (empty for loop kernels)
+  int fusion_groups = 0;   ///< loop nests after fusion
+  std::string loop_ir;     ///< --emit=loops
+  std::vector<KernelExplanation> kernels;
+};
+
 class Session;
 
 /** A contiguous 1-D array argument of a typed function: pointer and length
@@ -299,6 +331,10 @@ class Jit {
    *  `args` as its free variables. */
   std::string emit(std::string_view source, Stage stage, const Args& args = {},
                    std::string_view filename = "<string>");
+
+  /** What run() compiles for `source` and how each loop runs (the REPL's
+   *  :explain); like emit(), it writes nothing. */
+  Explanation explain(std::string_view source, const Args& args = {}, std::string_view filename = "<string>");
 
   /** A variable of the session (after run), or throws Error. */
   Value get(const std::string& name) const;

@@ -340,6 +340,78 @@ TEST_CASE("K10 the row sum is one row loop around an inner reduction, split by r
   CHECK(count(loops, "alloc_temp") == 0);
 }
 
+// --- Jit::explain: what runs, as facts ------------------------------------------
+
+Explanation explain_golden(const std::string& kernel) {
+  fs::path path = kGoldenDir / "loops" / (kernel + ".nj");
+  std::string source = read_text(path);
+  Jit jit;
+  return jit.explain(source, inputs_of(source), fs::relative(path, kGoldenDir.parent_path()).string());
+}
+
+TEST_CASE("Jit::explain of the workload kernels agrees with the loop IR and with what codegen wrote") {
+  using V = LoopExplanation::Vectorizer;
+  for (const char* name : {"k1", "k2", "k3", "k4", "k5", "k8", "k10", "multi", "prange"}) {
+    CAPTURE(name);
+    Explanation ex = explain_golden(name);
+    // The same loop IR as --emit=loops, which the goldens pin.
+    CHECK(ex.loop_ir == emit_golden("loops", name));
+    REQUIRE(!ex.kernels.empty());
+    for (const KernelExplanation& k : ex.kernels)
+      for (const LoopExplanation& l : k.loops) {
+        CAPTURE(l.loop);
+        bool reduce = l.loop.rfind("reduce ", 0) == 0, marked = l.loop.find(" vectorized") != std::string::npos;
+        // numjit's vector reductions are the loop IR's vectorized reductions, and only those.
+        CHECK((reduce && marked) == (l.vectorizer == V::Numjit && l.what == "reduction"));
+        if (l.vectorizer == V::Numjit) CHECK(l.width >= 2);
+        if (l.vectorizer == V::Llvm) CHECK((l.width >= 2 && l.interleave >= 1));
+        if (l.vectorizer != V::None) CHECK(l.why_not.empty());
+        // Outermost loops marked parallel run on the pool; nothing nested in one does.
+        if (l.depth == 0 && !reduce && l.loop.find(") parallel") != std::string::npos) CHECK(l.parallel);
+      }
+  }
+  Explanation k1 = explain_golden("k1");
+  REQUIRE(k1.kernels.size() == 1);
+  REQUIRE(k1.kernels[0].loops.size() == 1);
+  const LoopExplanation& sum = k1.kernels[0].loops[0];
+  CHECK(sum.loop.rfind("reduce ", 0) == 0);
+  CHECK(sum.parallel);
+  CHECK(sum.vectorizer == V::Numjit);
+  CHECK(sum.width == 32);  // the lanes of the summation order (ir/reduce_order.h)
+  CHECK(k1.kernels[0].bytes_per_element() == 24);
+  CHECK(k1.fusion_groups == 1);
+
+  Explanation k8 = explain_golden("k8");
+  REQUIRE(k8.kernels.size() == 1);
+  REQUIRE(k8.kernels[0].loops.size() == 1);
+  CHECK(k8.kernels[0].loops[0].parallel);
+  CHECK(k8.kernels[0].loops[0].vectorizer == V::Llvm);  // SSE2 at least: 2 f64 lanes on any x86-64
+  CHECK(k8.kernels[0].bytes_per_element() == 48);
+
+  // K3 as one expression: the running maximum's strips are prefix scans over vectors.
+  std::vector<double> e(1000, 1.0);
+  Jit jit;
+  Explanation k3 = jit.explain("(cummax(e) - e) / cummax(e)", {{"e", Array::view(e.data(), DType::F64, {1000})}});
+  bool scan = false;
+  for (auto& k : k3.kernels)
+    for (auto& l : k.loops) scan |= l.vectorizer == V::Numjit && l.what == "prefix scan";
+  CHECK(scan);
+
+  // K10: a row loop for short rows and one for long rows, each on the pool
+  // around a vector reduction in its task.
+  Explanation k10 = explain_golden("k10");
+  REQUIRE(k10.kernels.size() == 1);
+  const auto& loops = k10.kernels[0].loops;
+  REQUIRE(loops.size() == 4);
+  for (int i : {0, 2}) {
+    CHECK(loops[size_t(i)].depth == 0);
+    CHECK(loops[size_t(i)].parallel);
+    CHECK(loops[size_t(i) + 1].depth == 1);
+    CHECK(!loops[size_t(i) + 1].parallel);
+    CHECK(loops[size_t(i) + 1].vectorizer == V::Numjit);
+  }
+}
+
 // --- determinism of the printers -----------------------------------------------
 
 /** Prints `stage` of `script` in `runs` fresh processes; true when all agree. */

@@ -329,13 +329,14 @@ TEST_CASE("the inspection commands, :threads, :reset and mistakes") {
   CHECK(has(s.out, "\ndefine "));  // LLVM IR
   CHECK(has(s.out, "ret"));       // machine code
   CHECK(has(s.out, ">>> fusion: 1 group (one loop nest each"));
-  CHECK(has(s.out, ")  parallel, vectorized\n"));
+  CHECK(has(s.out, "\nloop IR:\n  kernel kernel(p: f64[:]) -> (out0)\n"));
+  CHECK(std::regex_search(s.out, std::regex(R"(\n  for i\d+ in \[0, [^\n]*\) parallel vectorized  ->  (parallel \(thread pool\)|serial), vectorized by LLVM, width \d+, interleave count \d+\n)")));
   CHECK(has(s.out, "\nmemory per element: reads p 8 B; writes out0 8 B = 16 B per element\n"
                    "  for 8 elements (the largest input, p): 128 B; at "));
   CHECK(has(s.out, "\nmemory per element: reads p 8 B; writes nothing = 8 B per element\n"));  // sum(p)
   // numjit writes float reductions as vectors itself, in parallel blocks:
   // the loop IR's marks say so (ir/passes/vector_reductions.h).
-  CHECK(has(s.out, "\n  reduce k0 in [0, p.shape[0])  parallel, vectorized\n"));
+  CHECK(has(s.out, "\n  reduce k0 in [0, p.shape[0]) parallel vectorized  ->  parallel (thread pool), vectorized by numjit (reduction, 32 lanes)\n"));
   CHECK(has(s.out, "\n>>> threads: 1 (1 variable kept)\n>>> threads: 1\n>>> 14.0\n"));
   CHECK(has(s.out, "\n>>> usage: :type EXPR\n"));
   CHECK(has(s.out, "\n>>> unknown command ':tpye' (did you mean ':type'?); :help lists the commands\n"));
@@ -363,28 +364,31 @@ TEST_CASE("a failed :loops of a loop kernel, then a call of it") {
   CHECK(has(s.out, ">>> [0. 2. 4.]\n"));
 }
 
-TEST_CASE(":explain reports from LLVM's remarks each loop's vectorization width, or why it was not vectorized") {
+TEST_CASE(":explain reports each loop as compiled: LLVM's width, numjit's own vectors, or why not") {
   auto s = run_piped(
       "p = arange(1000) * 0.5\n"
       "q = p + 1.0\n"
       ":explain p * 2.0 + q\n"
-      ":explain cumsum(p)\n");
+      ":explain cumsum(p)\n"
+      "n = arange(1000)\n"
+      ":explain cumsum(n)\n");
   INFO("session output:\n" << s.out);
   CHECK(s.status == 0);
   size_t second = s.out.find(">>> fusion: ", s.out.find(">>> fusion: ") + 1);
-  REQUIRE(second != std::string::npos);
-  std::string elementwise = s.out.substr(0, second), scan = s.out.substr(second);
-  const char* head = "\nLLVM loop vectorizer (optimisation remarks):\n";
-  CHECK(has(elementwise, head));
-  CHECK(has(scan, head));
+  size_t third = s.out.find(">>> fusion: ", second + 1);
+  REQUIRE(third != std::string::npos);
+  std::string elementwise = s.out.substr(0, second), sum = s.out.substr(second, third - second),
+              max = s.out.substr(third);
   // The host decides the width (4 f64 lanes on AVX2, 8 with AVX-512).
   std::smatch m;
-  REQUIRE(std::regex_search(elementwise, m, std::regex(R"(\n  kernel[^\n]*: vectorized, width (\d+), interleave count (\d+)\n)")));
+  REQUIRE(std::regex_search(elementwise, m, std::regex(R"(\n  for i0 [^\n]*  ->  [^\n]*, vectorized by LLVM, width (\d+), interleave count (\d+)\n)")));
   CHECK(std::stoi(m[1]) > 1);
   CHECK(std::stoi(m[2]) >= 1);
-  // A running sum is a recurrence through memory and a register: LLVM says why.
-  CHECK(std::regex_search(scan, std::regex(R"(\n  kernel[^\n]*: not vectorized: [^\n]+\n)")));
-  CHECK(!has(scan, ": vectorized, width"));
+  // A running float sum is a recurrence LLVM cannot reorder: it says why.
+  CHECK(std::regex_search(sum, std::regex(R"(\n  for k\d+ [^\n]*  ->  serial, not vectorized: [^\n]+\n)")));
+  CHECK(!has(sum, "vectorized by"));
+  // An integer running sum is exact: numjit writes it as prefix scans over vectors.
+  CHECK(std::regex_search(max, std::regex(R"(\n  for k\d+ [^\n]* scan  ->  serial, vectorized by numjit \(prefix scan, \d+ lanes\)\n)")));
 }
 
 TEST_CASE("a person at a terminal: echo, continuation, an error, :time, completion, history, Ctrl-C, Ctrl-D") {
