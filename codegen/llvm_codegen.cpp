@@ -114,15 +114,15 @@ class Emitter {
  private:
   // --- types -----------------------------------------------------------------
 
+  // i1 for bool, iN for N-bit integers, float and double: from the dtype's C++ type.
   LType* reg_type(DType t) {
-    switch (t) {
-      case DType::Bool: return B.getInt1Ty();
-      case DType::I32: return B.getInt32Ty();
-      case DType::I64: return B.getInt64Ty();
-      case DType::F32: return B.getFloatTy();
-      case DType::F64: return B.getDoubleTy();
-    }
-    return nullptr;
+    return visit_dtype(t, [this](auto c) -> LType* {
+      using T = typename decltype(c)::type;
+      if constexpr (std::is_same_v<T, bool>) return B.getInt1Ty();
+      else if constexpr (std::is_same_v<T, float>) return B.getFloatTy();
+      else if constexpr (std::is_same_v<T, double>) return B.getDoubleTy();
+      else return B.getIntNTy(8 * sizeof(T));
+    });
   }
   LType* mem_type(DType t) { return t == DType::Bool ? B.getInt8Ty() : reg_type(t); }
   LType* vec_type(DType t, unsigned w) {
@@ -302,13 +302,14 @@ class Emitter {
   }
 
   LValue* constant(DType t, double f, int64_t i, unsigned w) {
+    LType* ty = reg_type(t);
     LValue* c;
-    switch (t) {
-      case DType::Bool: c = B.getInt1(i != 0); break;
-      case DType::I32: c = B.getInt32(uint32_t(i)); break;
-      case DType::I64: c = B.getInt64(uint64_t(i)); break;
-      case DType::F32: c = llvm::ConstantFP::get(B.getFloatTy(), f); break;
-      default: c = llvm::ConstantFP::get(B.getDoubleTy(), f); break;
+    if (is_float(t)) {
+      c = llvm::ConstantFP::get(ty, f);
+    } else {
+      unsigned bits = ty->getIntegerBitWidth();
+      uint64_t v = t == DType::Bool ? uint64_t(i != 0) : bits == 64 ? uint64_t(i) : uint64_t(i) & ((uint64_t(1) << bits) - 1);
+      c = llvm::ConstantInt::get(ty, v);
     }
     return w == 1 ? c : B.CreateVectorSplat(w, c);
   }

@@ -336,13 +336,10 @@ class Session {
         continue;
       }
       void* slot = &scalars[i];
-      switch (v.dtype()) {
-        case DType::Bool: *static_cast<bool*>(slot) = v.scalar<bool>(); break;
-        case DType::I32: *static_cast<int32_t*>(slot) = v.scalar<int32_t>(); break;
-        case DType::I64: *static_cast<int64_t*>(slot) = v.scalar<int64_t>(); break;
-        case DType::F32: *static_cast<float*>(slot) = v.scalar<float>(); break;
-        case DType::F64: *static_cast<double*>(slot) = v.scalar<double>(); break;
-      }
+      visit_dtype(v.dtype(), [&](auto c) {
+        using T = typename decltype(c)::type;
+        *static_cast<T*>(slot) = v.scalar<T>();
+      });
       views[i] = nj_array_view{slot, int32_t(v.dtype()), 0, {0, 0}, {0, 0}};
     }
     nj_ctx ctx;
@@ -957,7 +954,7 @@ class Session {
       if (kind(v->dtype()) > kind(to))
         user_error(src.get(), aug->span, fmt::format("Cannot cast ufunc '{}' output from dtype('{}') to dtype('{}') "
                                                      "with casting rule 'same_kind'", ufunc_name(aug->aug_op),
-                                                     numpy_dtype(v->dtype()), numpy_dtype(to)));
+                                                     dtype_numpy_name(v->dtype()), dtype_numpy_name(to)));
       if (v->rank() > view->rank())
         user_error(src.get(), aug->span, fmt::format("non-broadcastable output operand with shape {} doesn't match "
                                                      "the broadcast shape {}", shape_of(src, target, vars),
@@ -1078,16 +1075,6 @@ class Session {
       default: return "?";
     }
   }
-  static const char* numpy_dtype(DType t) {
-    switch (t) {
-      case DType::Bool: return "bool";
-      case DType::I32: return "int32";
-      case DType::I64: return "int64";
-      case DType::F32: return "float32";
-      case DType::F64: return "float64";
-    }
-    return "?";
-  }
   static std::string shape_tuple(const std::vector<int64_t>& sh) {
     std::string t = "(";
     for (size_t k = 0; k < sh.size(); ++k) t += (k ? "," : "") + std::to_string(sh[k]);
@@ -1128,13 +1115,10 @@ class Session {
       a = v.array();
     } else {
       a = Array::zeros(v.dtype(), {});
-      switch (v.dtype()) {
-        case DType::Bool: *a.data<bool>() = v.scalar<bool>(); break;
-        case DType::I32: *a.data<int32_t>() = v.scalar<int32_t>(); break;
-        case DType::I64: *a.data<int64_t>() = v.scalar<int64_t>(); break;
-        case DType::F32: *a.data<float>() = v.scalar<float>(); break;
-        case DType::F64: *a.data<double>() = v.scalar<double>(); break;
-      }
+      visit_dtype(v.dtype(), [&](auto c) {
+        using T = typename decltype(c)::type;
+        *a.data<T>() = v.scalar<T>();
+      });
     }
     if (dry_) return;  // emit(): nothing is written
     try {

@@ -41,8 +41,7 @@ const GroupEntry kGroup[] = {{"group_sum", GroupOp::Sum}, {"group_count", GroupO
 const char* kOther[] = {"around", "where", "clip", "dot", "count_nonzero", "zeros", "ones", "empty",
                         "full", "arange", "linspace", "zeros_like", "ones_like", "full_like",
                         "empty_like", "copy", "reshape", "random", "randn", "len", "shape", "load",
-                        "f32", "f64", "i32", "i64", "bool", "float", "int", "astype", "print",
-                        "save"};
+                        "float", "int", "astype", "print", "save"};  // and the dtype names
 // Methods of arrays: x.sum(), x.astype(f32), ...
 const std::set<std::string> kMethods = {"sum", "prod", "min", "max", "mean", "var", "std",
                                         "any", "all", "argmin", "argmax", "cumsum", "cumprod",
@@ -903,17 +902,20 @@ const std::vector<std::string>& builtin_names() {
     for (auto& m : kScan) s.insert(m.name);
     for (auto& m : kGroup) s.insert(m.name);
     for (auto* o : kOther) s.insert(o);
+    for (DType t : kDTypes) s.insert(dtype_name(t));
     return std::vector<std::string>(s.begin(), s.end());
   }();
   return names;
 }
 
 bool dtype_from_name(const std::string& name, DType& out) {
-  static const std::map<std::string, DType> names = {
-      {"bool", DType::Bool},   {"bool_", DType::Bool},   {"i32", DType::I32},
-      {"int32", DType::I32},   {"i64", DType::I64},      {"int64", DType::I64},
-      {"int", DType::I64},     {"f32", DType::F32},      {"float32", DType::F32},
-      {"f64", DType::F64},     {"float64", DType::F64},  {"float", DType::F64}};
+  // Each dtype's own name and NumPy's (the rows of NUMJIT_FOR_EACH_DTYPE),
+  // and Python's and NumPy's aliases.
+  static const std::map<std::string, DType> names = [] {
+    std::map<std::string, DType> m = {{"bool_", DType::Bool}, {"int", DType::I64}, {"float", DType::F64}};
+    for (DType t : kDTypes) m[dtype_name(t)] = m[dtype_numpy_name(t)] = t;
+    return m;
+  }();
   auto it = names.find(name);
   if (it == names.end()) return false;
   out = it->second;

@@ -436,16 +436,8 @@ Value to_value(const Tensor& t, const Node* n) {
     return Value::scalar(t.dtype, s.f, s.i, n->type.weak);
   }
   Array a = Array::zeros(t.dtype, t.shape);
-  for (size_t k = 0; k < t.data.size(); ++k) {
-    const Scalar& s = t.data[k];
-    switch (t.dtype) {
-      case DType::Bool: static_cast<bool*>(a.raw_data())[k] = s.i != 0; break;
-      case DType::I32: static_cast<int32_t*>(a.raw_data())[k] = int32_t(s.i); break;
-      case DType::I64: static_cast<int64_t*>(a.raw_data())[k] = s.i; break;
-      case DType::F32: static_cast<float*>(a.raw_data())[k] = float(s.f); break;
-      case DType::F64: static_cast<double*>(a.raw_data())[k] = s.f; break;
-    }
-  }
+  for (size_t k = 0; k < t.data.size(); ++k)
+    write_scalar(t.dtype, static_cast<char*>(a.raw_data()) + int64_t(k) * dtype_size(t.dtype), t.data[k]);
   return Value(a);
 }
 

@@ -66,28 +66,9 @@ class LoopInterpreter {
  private:
   // --- memory ----------------------------------------------------------------
 
-  static Scalar read(const Buf& b, int64_t off) {
-    const char* p = b.data + off * dtype_size(b.dtype);
-    switch (b.dtype) {
-      case DType::Bool: return Scalar{0, *reinterpret_cast<const bool*>(p)};
-      case DType::I32: return Scalar{0, *reinterpret_cast<const int32_t*>(p)};
-      case DType::I64: return Scalar{0, *reinterpret_cast<const int64_t*>(p)};
-      case DType::F32: return Scalar{*reinterpret_cast<const float*>(p), 0};
-      case DType::F64: return Scalar{*reinterpret_cast<const double*>(p), 0};
-    }
-    return {};
-  }
+  static Scalar read(const Buf& b, int64_t off) { return read_scalar(b.dtype, b.data + off * dtype_size(b.dtype)); }
 
-  static void write(Buf& b, int64_t off, Scalar s) {
-    char* p = b.data + off * dtype_size(b.dtype);
-    switch (b.dtype) {
-      case DType::Bool: *reinterpret_cast<bool*>(p) = s.i != 0; break;
-      case DType::I32: *reinterpret_cast<int32_t*>(p) = int32_t(s.i); break;
-      case DType::I64: *reinterpret_cast<int64_t*>(p) = s.i; break;
-      case DType::F32: *reinterpret_cast<float*>(p) = float(s.f); break;
-      case DType::F64: *reinterpret_cast<double*>(p) = s.f; break;
-    }
-  }
+  static void write(Buf& b, int64_t off, Scalar s) { write_scalar(b.dtype, b.data + off * dtype_size(b.dtype), s); }
 
   int64_t offset(const Buf& b, const std::vector<const LExpr*>& idx) {
     int64_t off = 0;

@@ -18,6 +18,25 @@ struct Scalar {
   int64_t i = 0;
 };
 
+/** The element of dtype `t` at `p`, as a Scalar (floats in f, the others in i). */
+inline Scalar read_scalar(DType t, const void* p) {
+  return visit_dtype(t, [p](auto c) {
+    using T = typename decltype(c)::type;
+    T v = *static_cast<const T*>(p);
+    return std::is_floating_point_v<T> ? Scalar{double(v), 0} : Scalar{0, int64_t(v)};
+  });
+}
+
+/** Stores `s` at `p` as an element of dtype `t` (bool: i != 0). */
+inline void write_scalar(DType t, void* p, Scalar s) {
+  visit_dtype(t, [p, s](auto c) {
+    using T = typename decltype(c)::type;
+    if constexpr (std::is_same_v<T, bool>) *static_cast<T*>(p) = s.i != 0;
+    else if constexpr (std::is_floating_point_v<T>) *static_cast<T*>(p) = T(s.f);
+    else *static_cast<T*>(p) = T(s.i);
+  });
+}
+
 inline Scalar make_scalar(DType t, double f, int64_t i) {
   Scalar s;
   if (is_float(t)) s.f = t == DType::F32 ? double(float(f)) : f;

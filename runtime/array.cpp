@@ -9,13 +9,28 @@
 namespace numjit {
 
 const char* dtype_name(DType t) {
-  static const char* names[] = {"bool", "i32", "i64", "f32", "f64"};
+#define NUMJIT_DTYPE_NAME(id, ctype, name, numpy, descr) name,
+  static const char* names[] = {NUMJIT_FOR_EACH_DTYPE(NUMJIT_DTYPE_NAME)};
+#undef NUMJIT_DTYPE_NAME
   return names[int(t)];
 }
 
+const char* dtype_numpy_name(DType t) {
+#define NUMJIT_DTYPE_NUMPY(id, ctype, name, numpy, descr) numpy,
+  static const char* names[] = {NUMJIT_FOR_EACH_DTYPE(NUMJIT_DTYPE_NUMPY)};
+#undef NUMJIT_DTYPE_NUMPY
+  return names[int(t)];
+}
+
+const char* dtype_descr(DType t) {
+#define NUMJIT_DTYPE_DESCR(id, ctype, name, numpy, descr) descr,
+  static const char* descrs[] = {NUMJIT_FOR_EACH_DTYPE(NUMJIT_DTYPE_DESCR)};
+#undef NUMJIT_DTYPE_DESCR
+  return descrs[int(t)];
+}
+
 int64_t dtype_size(DType t) {
-  static const int64_t sizes[] = {1, 4, 8, 4, 8};
-  return sizes[int(t)];
+  return visit_dtype(t, [](auto c) { return int64_t(sizeof(typename decltype(c)::type)); });
 }
 
 struct ArrayAccess {
@@ -89,14 +104,7 @@ T Array::at(int64_t i, int64_t j) const {
   if (ndim() >= 1) off += i * strides_[0];
   if (ndim() == 2) off += j * strides_[1];
   const char* p = static_cast<const char*>(data_) + off * dtype_size(dtype_);
-  switch (dtype_) {
-    case DType::Bool: return T(*reinterpret_cast<const bool*>(p));
-    case DType::I32: return T(*reinterpret_cast<const int32_t*>(p));
-    case DType::I64: return T(*reinterpret_cast<const int64_t*>(p));
-    case DType::F32: return T(*reinterpret_cast<const float*>(p));
-    case DType::F64: return T(*reinterpret_cast<const double*>(p));
-  }
-  return T();
+  return visit_dtype(dtype_, [p](auto c) { return T(*reinterpret_cast<const typename decltype(c)::type*>(p)); });
 }
 template bool Array::at<bool>(int64_t, int64_t) const;
 template int32_t Array::at<int32_t>(int64_t, int64_t) const;

@@ -332,17 +332,15 @@ std::string array2string(const Array& a) {
   // treat as a null array if any of shape elements == 0
   if (a.size() == 0) return "[]";
   bool summarise = a.size() > kThreshold;
-  switch (a.dtype()) {
-    case DType::Bool: return format_array<bool>(a, BoolFormat(), summarise);
-    case DType::I32:
-    case DType::I64: return format_array<int64_t>(a, IntegerFormat(shown_elements<int64_t>(a, summarise)), summarise);
-    case DType::F32:
-    case DType::F64: {
-      bool f32 = a.dtype() == DType::F32;
-      return format_array<double>(a, FloatingFormat(shown_elements<double>(a, summarise), f32), summarise);
-    }
-  }
-  return "";
+  return visit_dtype(a.dtype(), [&](auto c) {
+    using T = typename decltype(c)::type;
+    if constexpr (std::is_same_v<T, bool>) return format_array<bool>(a, BoolFormat(), summarise);
+    else if constexpr (std::is_integral_v<T>)
+      return format_array<int64_t>(a, IntegerFormat(shown_elements<int64_t>(a, summarise)), summarise);
+    else
+      return format_array<double>(
+          a, FloatingFormat(shown_elements<double>(a, summarise), std::is_same_v<T, float>), summarise);
+  });
 }
 
 }  // namespace
@@ -350,14 +348,12 @@ std::string array2string(const Array& a) {
 std::string format_value(const Value& v) {
   // the str of a 0-d array is the str of its scalar
   if (v.is_array() && v.array().ndim() != 0) return array2string(v.array());
-  switch (v.dtype()) {
-    case DType::Bool: return v.scalar<bool>() ? "True" : "False";
-    case DType::I32:
-    case DType::I64: return std::to_string(v.scalar<int64_t>());
-    case DType::F32: return float_scalar(v.scalar<double>(), true);
-    case DType::F64: return float_scalar(v.scalar<double>(), false);
-  }
-  return "";
+  return visit_dtype(v.dtype(), [&](auto c) -> std::string {
+    using T = typename decltype(c)::type;
+    if constexpr (std::is_same_v<T, bool>) return v.scalar<bool>() ? "True" : "False";
+    else if constexpr (std::is_integral_v<T>) return std::to_string(v.scalar<int64_t>());
+    else return float_scalar(v.scalar<double>(), std::is_same_v<T, float>);
+  });
 }
 
 }  // namespace numjit

@@ -231,12 +231,11 @@ class HeaderParser {
 std::optional<DType> dtype_of_descr(std::string_view descr) {
   if (descr.size() != 3 || std::string_view("<=|>").find(descr[0]) == std::string_view::npos) return std::nullopt;
   std::string_view code = descr.substr(1);
-  if (code == "b1") return DType::Bool;
-  if (descr[0] != '<' && descr[0] != '=') return std::nullopt;
-  if (code == "i4") return DType::I32;
-  if (code == "i8") return DType::I64;
-  if (code == "f4") return DType::F32;
-  if (code == "f8") return DType::F64;
+  for (DType t : kDTypes) {
+    if (code != std::string_view(dtype_descr(t)).substr(1)) continue;
+    if (dtype_size(t) > 1 && descr[0] != '<' && descr[0] != '=') return std::nullopt;
+    return t;
+  }
   return std::nullopt;
 }
 
@@ -370,17 +369,6 @@ class Reader {
   std::unique_ptr<std::FILE, Closer> file_;
 };
 
-/** The descr np.save writes for `t`. */
-const char* descr_of(DType t) {
-  switch (t) {
-    case DType::Bool: return "|b1";
-    case DType::I32: return "<i4";
-    case DType::I64: return "<i8";
-    case DType::F32: return "<f4";
-    case DType::F64: return "<f8";
-  }
-  return nullptr;
-}
 
 /** Magic, version 1.0, length and header exactly as np.save (NumPy 1.24)
  *  writes them. The header of a rank-2 array is far below the 65535 bytes
@@ -430,7 +418,7 @@ class Writer {
 Array load_npy(const std::string& path) { return Reader(path).read(); }
 
 void save_npy(const std::string& path, const Array& a) {
-  const char* descr = descr_of(a.dtype());
+  const char* descr = dtype_descr(a.dtype());
   if (!descr) fail("save", path, fmt::format("unsupported dtype {}", int(a.dtype())));
   // Seen as rows x cols with element strides; rank 0 is 1 x 1, rank 1 is 1 x n.
   const int nd = a.ndim();

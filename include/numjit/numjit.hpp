@@ -23,21 +23,55 @@
 
 namespace numjit {
 
-/** The five element types of the language. */
-enum class DType : int32_t { Bool = 0, I32 = 1, I64 = 2, F32 = 3, F64 = 4 };
+/** The element types of the language, one row each: the enumerator, its
+ *  C++ type, numjit's name (the cast `f64(x)`, printed types), NumPy's name
+ *  and the descr np.save writes. Everything else about a dtype (its size,
+ *  dtype_of<T>, visit_dtype, .npy headers, the names a script may use)
+ *  follows from its row; promotion is ir/types.cpp. */
+#define NUMJIT_FOR_EACH_DTYPE(X)                  \
+  X(Bool, bool, "bool", "bool", "|b1")            \
+  X(I32, int32_t, "i32", "int32", "<i4")          \
+  X(I64, int64_t, "i64", "int64", "<i8")          \
+  X(F32, float, "f32", "float32", "<f4")          \
+  X(F64, double, "f64", "float64", "<f8")
 
-/** "bool", "i32", "i64", "f32", "f64". */
+enum class DType : int32_t {
+#define NUMJIT_DTYPE_ENUM(id, ctype, name, numpy, descr) id,
+  NUMJIT_FOR_EACH_DTYPE(NUMJIT_DTYPE_ENUM)
+#undef NUMJIT_DTYPE_ENUM
+};
+
+/** Every dtype, in row order. */
+inline constexpr DType kDTypes[] = {
+#define NUMJIT_DTYPE_LIST(id, ctype, name, numpy, descr) DType::id,
+    NUMJIT_FOR_EACH_DTYPE(NUMJIT_DTYPE_LIST)
+#undef NUMJIT_DTYPE_LIST
+};
+
+/** The row's names: "f64"; NumPy's "float64"; np.save's descr "<f8". */
 const char* dtype_name(DType t);
+const char* dtype_numpy_name(DType t);
+const char* dtype_descr(DType t);
 /** Bytes per element (bool is one byte). */
 int64_t dtype_size(DType t);
 
 template <class T> constexpr DType dtype_of() {
-  if constexpr (std::is_same_v<T, bool>) return DType::Bool;
-  else if constexpr (std::is_same_v<T, int32_t>) return DType::I32;
-  else if constexpr (std::is_same_v<T, int64_t>) return DType::I64;
-  else if constexpr (std::is_same_v<T, float>) return DType::F32;
-  else if constexpr (std::is_same_v<T, double>) return DType::F64;
-  else static_assert(sizeof(T) == 0, "numjit arrays hold bool, int32_t, int64_t, float or double");
+#define NUMJIT_DTYPE_OF(id, ctype, name, numpy, descr) if constexpr (std::is_same_v<T, ctype>) return DType::id; else
+  NUMJIT_FOR_EACH_DTYPE(NUMJIT_DTYPE_OF)
+#undef NUMJIT_DTYPE_OF
+  static_assert(sizeof(T) == 0, "numjit arrays hold the C++ types of NUMJIT_FOR_EACH_DTYPE");
+}
+
+/** f(std::type_identity<T>{}) with T the C++ type of `t`: one generic
+ *  lambda instead of a switch over the dtypes. */
+template <class F> decltype(auto) visit_dtype(DType t, F&& f) {
+  switch (t) {
+#define NUMJIT_DTYPE_VISIT(id, ctype, name, numpy, descr) \
+  case DType::id: return f(std::type_identity<ctype>{});
+    NUMJIT_FOR_EACH_DTYPE(NUMJIT_DTYPE_VISIT)
+#undef NUMJIT_DTYPE_VISIT
+  }
+  __builtin_unreachable();
 }
 
 /** Every user-visible failure: source, type, shape, runtime, I/O, cache. The
