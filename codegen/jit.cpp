@@ -91,13 +91,10 @@ std::string pipeline(bool unswitch) {
  *  can unswitching pay for the code it duplicates (numjit's own loops
  *  branch on invariants too, but once per row or block, where a copy of
  *  the loop would only cost compile time). */
-bool branch_in_loop(const std::vector<LStmt>& body, bool in_loop) {
-  for (const LStmt& s : body) {
-    if (s.kind == LStmtKind::If && in_loop) return true;
-    bool loop = in_loop || s.kind == LStmtKind::For || s.kind == LStmtKind::While || s.kind == LStmtKind::ReduceLoop;
-    if (branch_in_loop(s.body, loop) || branch_in_loop(s.orelse, loop)) return true;
-  }
-  return false;
+bool branch_in_loop(const std::vector<LStmt>& body) {
+  bool found = false;
+  walk_stmts(body, [&](const LStmt& s, int loops) { return !(found = found || (s.kind == LStmtKind::If && loops > 0)); });
+  return found;
 }
 
 // libm functions whose libmvec variants (vector_math(): AVX-512, AVX2 or
@@ -315,7 +312,7 @@ struct JitEngine::Impl {
   std::vector<std::string> compile_objects(const Kernel& k, const std::string& symbol, const CodegenOptions& opts) {
     auto part = [&](llvm::LLVMContext& ctx, std::unique_ptr<llvm::Module> m, llvm::TargetMachine& tm, int which) {
       if (!m) m = build(ctx, k, symbol, opts);
-      optimize(*m, opts.opt_level, tm, branch_in_loop(k.body, false));
+      optimize(*m, opts.opt_level, tm, branch_in_loop(k.body));
       if (which >= 0) keep(*m, split(*m), which);
       return object_file(*m, tm);
     };
@@ -496,7 +493,7 @@ std::vector<LoopReport> JitEngine::explain(const Kernel& k, const CodegenOptions
   std::vector<LoopCode> code;
   auto m = impl_->build(ctx, k, k.name.empty() ? "kernel" : k.name, opts, &code);
   for (size_t i = 0; i < loops.size(); ++i) loops[i].code = code[i];
-  impl_->optimize(*m, opts.opt_level, *impl_->tm, branch_in_loop(k.body, false));
+  impl_->optimize(*m, opts.opt_level, *impl_->tm, branch_in_loop(k.body));
   return loops;
 }
 
@@ -510,7 +507,7 @@ std::string JitEngine::text(const Kernel& k, const CodegenOptions& opts, Codegen
     ctx.setDiagnosticHandler(std::move(handler), /*RespectFilters=*/false);
   }
   auto m = impl_->build(ctx, k, k.name.empty() ? "kernel" : k.name, opts);
-  if (what != CodegenText::Llvm) impl_->optimize(*m, opts.opt_level, *impl_->tm, branch_in_loop(k.body, false));
+  if (what != CodegenText::Llvm) impl_->optimize(*m, opts.opt_level, *impl_->tm, branch_in_loop(k.body));
   if (remarks) return remarks->lines;
   std::string out;
   llvm::raw_string_ostream os(out);

@@ -1009,14 +1009,7 @@ class Emitter {
     if (s.parallel && !in_task_ && !s.step) {
       // Blocks of iterations: many elements for an innermost loop, a few
       // rows for a loop of loops. Below two blocks the region runs inline.
-      std::function<bool(const std::vector<LStmt>&)> has_loop = [&](const std::vector<LStmt>& body) {
-        for (auto& st : body)
-          if (st.kind == LStmtKind::For || st.kind == LStmtKind::While || st.kind == LStmtKind::ReduceLoop ||
-              has_loop(st.body) || has_loop(st.orelse))
-            return true;
-        return false;
-      };
-      bool nested = has_loop(s.body);
+      bool nested = any_stmt(s.body, is_loop);
       // A loop of loops takes count / 64 iterations a block, 1 to 64: rows
       // of K10 go 64 at a time, a few long blocks of work one at a time.
       LValue* count = B.CreateSub(hi, lo);

@@ -1235,16 +1235,10 @@ class Session {
     ke.signature = text.substr(0, text.find('\n'));
     if (ke.signature.rfind("kernel ", 0) == 0) ke.signature.erase(0, 7);
     std::vector<LoopReport> reports = engine().explain(k, codegen_options());
-    std::vector<int> depth;
-    std::function<void(const std::vector<LStmt>&, int)> walk = [&](const std::vector<LStmt>& body, int d) {
-      for (const LStmt& st : body) {
-        bool loop = st.kind == LStmtKind::For || st.kind == LStmtKind::While || st.kind == LStmtKind::ReduceLoop;
-        if (loop) depth.push_back(d);
-        walk(st.body, d + loop);
-        walk(st.orelse, d + loop);
-      }
-    };
-    walk(k.body, 0);
+    std::vector<int> depth;  // of each loop, in kernel_loops() order
+    walk_stmts(k.body, [&](const LStmt& st, int loops) {
+      if (is_loop(st)) depth.push_back(loops);
+    });
     for (size_t i = 0; i < reports.size(); ++i) {
       const LoopReport& r = reports[i];
       LoopExplanation le;

@@ -405,15 +405,9 @@ std::string print_kernel(const Kernel& k, std::vector<std::string>* loop_lines) 
 
 std::vector<const LStmt*> kernel_loops(const Kernel& k) {
   std::vector<const LStmt*> loops;
-  std::function<void(const std::vector<LStmt>&)> walk = [&](const std::vector<LStmt>& body) {
-    for (const LStmt& s : body) {
-      if (s.kind == LStmtKind::For || s.kind == LStmtKind::While || s.kind == LStmtKind::ReduceLoop)
-        loops.push_back(&s);
-      walk(s.body);
-      walk(s.orelse);
-    }
-  };
-  walk(k.body);
+  walk_stmts(k.body, [&](const LStmt& s, int) {
+    if (is_loop(s)) loops.push_back(&s);
+  });
   return loops;
 }
 

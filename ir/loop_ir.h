@@ -12,6 +12,7 @@
 #include <memory>
 #include <functional>
 #include <string>
+#include <type_traits>
 #include <unordered_set>
 #include <vector>
 
@@ -184,6 +185,39 @@ void stmt_exprs(const LStmt& s, const std::function<void(const LExpr*)>& f);
 
 /** stmt_exprs of every statement of `body`, nested bodies included. */
 void for_each_root(const std::vector<LStmt>& body, const std::function<void(const LExpr*)>& f);
+
+/** A For, While or ReduceLoop. */
+inline bool is_loop(const LStmt& s) {
+  return s.kind == LStmtKind::For || s.kind == LStmtKind::While || s.kind == LStmtKind::ReduceLoop;
+}
+
+/** The walk over a statement tree that passes use instead of recursions of
+ *  their own: `visit(s, loops)` on every statement of `body` and the
+ *  bodies nested in it, in preorder (a statement, its body, its orelse),
+ *  `loops` counting the loops around s. `body` may be const (LStmt const&)
+ *  or not (LStmt&: visit may change s, and the walk goes on into the body
+ *  s has then). A visitor returning bool skips s's nested bodies when it
+ *  returns false. */
+template <class Body, class Visit>
+void walk_stmts(Body& body, Visit&& visit, int loops = 0) {
+  for (auto& s : body) {
+    if constexpr (std::is_same_v<decltype(visit(s, loops)), bool>) {
+      if (!visit(s, loops)) continue;
+    } else {
+      visit(s, loops);
+    }
+    walk_stmts(s.body, visit, loops + is_loop(s));
+    walk_stmts(s.orelse, visit, loops + is_loop(s));
+  }
+}
+
+/** Whether some statement of `body`, nested ones included, satisfies `pred`. */
+template <class Pred>
+bool any_stmt(const std::vector<LStmt>& body, Pred&& pred) {
+  bool found = false;
+  walk_stmts(body, [&](const LStmt& s, int) { return !(found = found || pred(s)); });
+  return found;
+}
 
 /** Deterministic text of a kernel (--emit=loops, golden tests). With
  *  `loop_lines`, also each loop's own line (For, While, ReduceLoop, without

@@ -25,20 +25,12 @@ struct Versioner {
     bool jumps = false;  // Return (leaves the kernel: the copy would too, but keep it simple)
   };
   static void writes(const std::vector<LStmt>& body, Writes& w) {
-    for (auto& s : body) {
-      switch (s.kind) {
-        case LStmtKind::Assign: w.vars.insert(s.var); break;
-        case LStmtKind::AllocResult:
-        case LStmtKind::AllocTemp: w.bufs.insert(s.buf); break;
-        case LStmtKind::For:
-        case LStmtKind::While:
-        case LStmtKind::ReduceLoop: w.loops = true; break;
-        case LStmtKind::Return: w.jumps = true; break;
-        default: break;
-      }
-      writes(s.body, w);
-      writes(s.orelse, w);
-    }
+    walk_stmts(body, [&](const LStmt& s, int) {
+      if (s.kind == LStmtKind::Assign) w.vars.insert(s.var);
+      if (s.kind == LStmtKind::AllocResult || s.kind == LStmtKind::AllocTemp) w.bufs.insert(s.buf);
+      w.loops |= is_loop(s);
+      w.jumps |= s.kind == LStmtKind::Return;
+    });
   }
 
   static bool invariant(const LExpr* e, const Writes& w, int loop_var) {
@@ -160,14 +152,9 @@ struct Versioner {
   void find_defs(const std::vector<LStmt>& body, const Writes& w, int var) {
     defs.clear();
     std::map<int, int> count;
-    std::function<void(const std::vector<LStmt>&)> tally = [&](const std::vector<LStmt>& b) {
-      for (auto& s : b) {
-        if (s.kind == LStmtKind::Assign) ++count[s.var];
-        tally(s.body);
-        tally(s.orelse);
-      }
-    };
-    tally(body);
+    walk_stmts(body, [&](const LStmt& s, int) {
+      if (s.kind == LStmtKind::Assign) ++count[s.var];
+    });
     for (size_t n = 0; n < body.size(); ++n) {
       const LStmt& s = body[n];
       if (s.kind != LStmtKind::Assign || count[s.var] != 1) continue;

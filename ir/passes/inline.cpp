@@ -4,9 +4,7 @@
 namespace numjit {
 
 bool contains_return(const std::vector<LStmt>& body) {
-  for (auto& s : body)
-    if (s.kind == LStmtKind::Return || contains_return(s.body) || contains_return(s.orelse)) return true;
-  return false;
+  return any_stmt(body, [](const LStmt& s) { return s.kind == LStmtKind::Return; });
 }
 
 const LExpr* KernelSplice::ex(const LExpr* e) {

@@ -61,13 +61,14 @@ class Lowering {
 
   // Checks whose condition folded to true can never fail.
   static void drop_passed_checks(std::vector<LStmt>& body) {
-    std::erase_if(body, [](const LStmt& s) {
+    auto passed = [](const LStmt& s) {
       return s.kind == LStmtKind::Check && s.value->kind == LExprKind::Const && s.value->ival != 0;
+    };
+    std::erase_if(body, passed);
+    walk_stmts(body, [&](LStmt& s, int) {
+      std::erase_if(s.body, passed);
+      std::erase_if(s.orelse, passed);
     });
-    for (auto& s : body) {
-      drop_passed_checks(s.body);
-      drop_passed_checks(s.orelse);
-    }
   }
 
   int new_var(DType t, const std::string& prefix) {

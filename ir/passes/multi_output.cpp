@@ -76,12 +76,10 @@ const LExpr* rename(LoopBuilder& b, const LExpr* e, const LExpr* from, const LEx
 }
 
 bool jumps(const LStmt& s) {
-  if (s.kind == LStmtKind::Return || s.kind == LStmtKind::Break || s.kind == LStmtKind::Continue) return true;
-  for (auto& b : s.body)
-    if (jumps(b)) return true;
-  for (auto& b : s.orelse)
-    if (jumps(b)) return true;
-  return false;
+  auto jump = [](const LStmt& t) {
+    return t.kind == LStmtKind::Return || t.kind == LStmtKind::Break || t.kind == LStmtKind::Continue;
+  };
+  return jump(s) || any_stmt(s.body, jump) || any_stmt(s.orelse, jump);
 }
 
 bool eligible(const LStmt& s) { return s.kind == LStmtKind::ReduceLoop && s.body.empty() && family(s) >= 0; }

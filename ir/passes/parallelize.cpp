@@ -6,15 +6,11 @@
 #include <cmath>
 #include <cstdint>
 
+#include "ir/passes/inline.h"
+
 namespace numjit {
 
 namespace {
-
-bool contains_return(const std::vector<LStmt>& body) {
-  for (const LStmt& s : body)
-    if (s.kind == LStmtKind::Return || contains_return(s.body) || contains_return(s.orelse)) return true;
-  return false;
-}
 
 // Whether `body` (a loop's) can leave the loop before its last trip: a
 // break of its own, or a return anywhere.
