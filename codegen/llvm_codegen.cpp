@@ -34,6 +34,7 @@
 #include "ir/builtins.h"
 #include "ir/loop_analysis.h"
 #include "ir/reduce_order.h"
+#include "ir/scalar_ops.h"
 #include "runtime/abi.h"
 
 namespace numjit {
@@ -318,7 +319,14 @@ class Emitter {
   LValue* compute(const LExpr* e, const std::vector<LValue*>& ops, unsigned w) {
     switch (e->kind) {
       case LExprKind::Unary: return unary(UnaryOp(e->op), e->dtype, ops[0], w);
-      case LExprKind::Binary: return binary(BinaryOp(e->op), e->ops[0]->dtype, ops[0], ops[1], w);
+      case LExprKind::Binary:
+        if (BinaryOp(e->op) == BinaryOp::Pow && e->ops[1]->kind == LExprKind::Const) {
+          const LExpr* n = e->ops[1];
+          if (is_float(e->dtype) && literal_power(n->fval)) return literal_pow(ops[0], int(n->fval), e->dtype, w);
+          if (!is_float(e->dtype) && e->dtype != DType::Bool && n->ival >= 0 && n->ival <= 64)
+            return int_literal_pow(ops[0], int(n->ival), e->dtype, w);
+        }
+        return binary(BinaryOp(e->op), e->ops[0]->dtype, ops[0], ops[1], w);
       case LExprKind::Math: return math(MathFn(e->op), e->ops[0]->dtype, e->dtype, ops[0], w);
       case LExprKind::Cast: return cast(ops[0], e->ops[0]->dtype, e->dtype, w);
       case LExprKind::Select: return B.CreateSelect(ops[0], ops[1], ops[2]);
@@ -517,6 +525,55 @@ class Emitter {
       mod = B.CreateFPTrunc(mod, vec_type(DType::F32, w));
     }
     return {div, mod};
+  }
+
+  // x ** n for a literal n (scalar_ops.h, pow_literal: the same steps in
+  // the same order): f64 as products carried with their fma-exact errors,
+  // f32 as f64 products rounded once.
+  LValue* literal_pow(LValue* x, int n, DType t, unsigned w) {
+    const bool f32 = t == DType::F32;
+    LType* vt = vec_type(DType::F64, w);
+    if (f32) x = B.CreateFPExt(x, vt);
+    auto fma = [&](LValue* a, LValue* b, LValue* c) { return B.CreateIntrinsic(llvm::Intrinsic::fma, {vt}, {a, b, c}); };
+    LValue* h = x;
+    LValue* l = nullptr;
+    for (int bit = 30 - __builtin_clz(unsigned(n)); bit >= 0; --bit) {
+      if (f32) {
+        h = B.CreateFMul(h, h);
+        if ((n >> bit) & 1) h = B.CreateFMul(h, x);
+        continue;
+      }
+      LValue* p = B.CreateFMul(h, h);
+      if (bit == 30 - __builtin_clz(unsigned(n))) {
+        l = fma(h, h, B.CreateFNeg(p));  // l is 0 before the first square
+      } else {
+        LValue* t2 = B.CreateFMul(h, l);
+        l = B.CreateFAdd(fma(h, h, B.CreateFNeg(p)), B.CreateFAdd(t2, t2));
+      }
+      h = p;
+      if ((n >> bit) & 1) {
+        p = B.CreateFMul(h, x);
+        l = B.CreateFAdd(fma(h, x, B.CreateFNeg(p)), B.CreateFMul(l, x));
+        h = p;
+      }
+    }
+    if (f32) return B.CreateFPTrunc(h, vec_type(DType::F32, w));
+    LValue* al = B.CreateUnaryIntrinsic(llvm::Intrinsic::fabs, l);
+    LValue* use_l = B.CreateAnd(B.CreateFCmpOGT(al, constant(DType::F64, 0, 0, w)),
+                                B.CreateFCmpOLT(al, constant(DType::F64, INFINITY, 0, w)));
+    return B.CreateSelect(use_l, B.CreateFAdd(h, l), h);
+  }
+
+  // i ** n for a literal n >= 0: binary powering with wrapping products
+  // (what nj_ipow computes, without a call per element).
+  LValue* int_literal_pow(LValue* x, int n, DType t, unsigned w) {
+    LValue* r = constant(t, 1, 1, w);
+    LValue* sq = x;
+    for (int m = n; m > 0; m >>= 1) {
+      if (m & 1) r = B.CreateMul(r, sq);
+      if (m > 1) sq = B.CreateMul(sq, sq);
+    }
+    return r;
   }
 
   LValue* binary(BinaryOp op, DType t, LValue* a, LValue* b, unsigned w) {

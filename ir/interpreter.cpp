@@ -131,6 +131,13 @@ class Interpreter {
         auto op = n->opcode<BinaryOp>();
         DType t = n->ops[0]->dtype();
         if (op == BinaryOp::Pow && !is_float(t)) check_int_pow(b);
+        if (op == BinaryOp::Pow && is_float(t) && !n->ops[0]->is_const() && n->ops[1]->is_const() &&
+            literal_power(n->ops[1]->as_double())) {
+          int e = int(n->ops[1]->as_double());
+          return elementwise(n, [&](const int64_t* i, int r) {
+            return Scalar{pow_literal(at_broadcast(a, i, r).f, e, t == DType::F32), 0};
+          });
+        }
         return elementwise(n, [&](const int64_t* i, int r) {
           return eval_binary(op, t, at_broadcast(a, i, r), at_broadcast(b, i, r));
         });

@@ -88,7 +88,11 @@ class LoopInterpreter {
         return read(b, offset(b, e->ops));
       }
       case LExprKind::Unary: return eval_unary(UnaryOp(e->op), e->dtype, eval(e->ops[0]));
-      case LExprKind::Binary: return eval_binary(BinaryOp(e->op), e->ops[0]->dtype, eval(e->ops[0]), eval(e->ops[1]));
+      case LExprKind::Binary:
+        if (BinaryOp(e->op) == BinaryOp::Pow && is_float(e->dtype) && e->ops[1]->kind == LExprKind::Const &&
+            literal_power(e->ops[1]->fval))
+          return Scalar{pow_literal(eval(e->ops[0]).f, int(e->ops[1]->fval), e->dtype == DType::F32), 0};
+        return eval_binary(BinaryOp(e->op), e->ops[0]->dtype, eval(e->ops[0]), eval(e->ops[1]));
       case LExprKind::Math: return eval_math(MathFn(e->op), e->ops[0]->dtype, eval(e->ops[0]));
       case LExprKind::Cast: return cast_scalar(eval(e->ops[0]), e->ops[0]->dtype, e->dtype);
       case LExprKind::Select: return eval(e->ops[0]).i ? eval(e->ops[1]) : eval(e->ops[2]);

@@ -112,6 +112,44 @@ inline int64_t int_mod(int64_t a, int64_t b) {
   return r;
 }
 
+/** A power with a literal integer exponent, 3 <= n <= 64, of a base that
+ *  is not a constant (`x ** 3`): binary powering, each f64 product carried
+ *  with its rounding error (an fma) as a pair, rounded once at the end, so
+ *  the result is pow's (correctly rounded in nearly every case) at a few
+ *  multiplies instead of a libm call; f32 bases are powered in plain f64
+ *  products and rounded once. Codegen emits the same steps in the same
+ *  order (llvm_codegen.cpp, literal_pow), so the interpreters agree with it
+ *  bit for bit. Both zeros, infinities and NaN give pow's results. */
+inline bool literal_power(double n) { return n >= 3 && n <= 64 && n == std::floor(n); }
+
+inline double pow_literal(double x, int n, bool f32) {
+  int top = 31 - __builtin_clz(unsigned(n));
+  double h = x, l = 0;
+  for (int bit = top - 1; bit >= 0; --bit) {
+    if (f32) {
+      h = h * h;
+      if ((n >> bit) & 1) h = h * x;
+      continue;
+    }
+    double p = h * h;
+    if (bit == top - 1) {
+      l = std::fma(h, h, -p);  // l is 0 before the first square
+    } else {
+      double t = h * l;
+      l = std::fma(h, h, -p) + (t + t);
+    }
+    h = p;
+    if ((n >> bit) & 1) {
+      p = h * x;
+      l = std::fma(h, x, -p) + l * x;
+      h = p;
+    }
+  }
+  if (f32) return double(float(h));
+  // l is 0 (h is exact: keep its zero's sign), or not finite (h overflowed or is inf or NaN): h.
+  return (std::fabs(l) > 0 && std::fabs(l) < INFINITY) ? h + l : h;
+}
+
 /** a op b with both operands (and the result) already of dtype `t`; for
  *  comparisons `t` is the operand dtype and the result a bool in .i. */
 inline Scalar eval_binary(BinaryOp op, DType t, Scalar a, Scalar b) {

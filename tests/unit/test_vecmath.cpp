@@ -13,6 +13,7 @@
 // NaN, numjit gives NaN; where libm gives +-inf, the same infinity; where
 // libm is finite, numjit is finite; a zero result has libm's sign.
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 
 #include <cfloat>
 #include <cmath>
@@ -25,6 +26,7 @@
 #include <vector>
 
 #include "ir/builtins.h"
+#include "driver/driver.h"
 #include "numjit/numjit.hpp"
 
 using namespace numjit;
@@ -334,6 +336,48 @@ TEST_CASE("binary vector math (arctan2, hypot, **) is within the documented ulp 
 // =x86-64, what an older host reports) must call only the SSE2 variants: an
 // AVX2 entry point there is SIGILL. Every x86-64 host runs this one, so the
 // results are checked too.
+// x ** n for a literal n (scalar_ops.h, pow_literal): products with their
+// errors carried, so within 1 ulp of glibc's pow (which is itself within
+// about half an ulp of the exact power), pow's kind of result on every
+// input, and the same bits from the JIT (vector and scalar code) and the
+// reference interpreter.
+template <class F>
+void check_literal_powers() {
+  std::vector<F> x = edges<F>();
+  for (F v : randoms<F>(7, F(-3), F(3))) x.push_back(v);
+  Jit jit;
+  for (int n : {3, 4, 5, 7, 11, 50, 64}) {
+    CAPTURE(n);
+    std::string expr = fmt::format("x ** {}", n);
+    std::vector<F> got = eval_array<F>(jit, expr, {{"x", Array::view(x)}}, x.size());
+    std::vector<F> want(x.size());
+    for (size_t i = 0; i < x.size(); ++i)
+      want[i] = sizeof(F) == 8 ? F(std::pow(double(x[i]), double(n))) : F(std::pow(float(x[i]), float(n)));
+    Stats s = compare<F>(got, want, x, nullptr);
+    MESSAGE(dt<F>() << " x ** " << n << ": max " << s.max_ulp << " ulp from pow (at x = " << s.at << ")");
+    INFO(s.first_mismatch);
+    CHECK(s.kind_mismatch == 0);
+    CHECK(s.max_ulp <= 1);
+    // The reference interpreter (the oracle of the JIT) computes the same bits.
+    Value ref = reference_eval(expr, {{"x", Array::view(x)}});
+    size_t differ = 0;
+    for (size_t i = 0; i < x.size(); ++i) {
+      F r = ref.array().at<F>(int64_t(i));
+      differ += std::memcmp(&r, &got[i], sizeof r) != 0 && !(std::isnan(r) && std::isnan(got[i]));
+    }
+    CHECK(differ == 0);
+    // Three elements: scalar code, no vector loop.
+    std::vector<F> few = {x[20], x[21], x[22]};
+    std::vector<F> g3 = eval_array<F>(jit, expr, {{"x", Array::view(few)}}, 3);
+    for (size_t i = 0; i < 3; ++i) CHECK(std::memcmp(&g3[i], &got[20 + i], sizeof(F)) == 0);
+  }
+}
+
+TEST_CASE("literal integer powers are within 1 ulp of pow, with pow's edge values, JIT and interpreter alike") {
+  check_literal_powers<double>();
+  check_literal_powers<float>();
+}
+
 TEST_CASE("vector math calls the libmvec variants the target CPU runs") {
   struct Cpu {
     const char* name;
