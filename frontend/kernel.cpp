@@ -981,6 +981,11 @@ class KernelLowerer {
         continue;
       }
       const Buffer& cb = C.buffers[b];
+      if (cb.kind == BufferKind::Result && cb.rank == 0) {  // a scalar result: a variable
+        sp.scalar_results[int(b)] = new_var(cb.dtype, def.name + ".ret");
+        sp.bufs.push_back(-1);
+        continue;
+      }
       K.buffers.push_back(Buffer{def.name + "." + cb.name, BufferKind::Temp, cb.dtype, cb.rank, true});
       sp.bufs.push_back(int(K.buffers.size()) - 1);
     }
@@ -1006,17 +1011,8 @@ class KernelLowerer {
       for (auto& st : sp.stmts(C.body)) at.push_back(std::move(st));
     }
     for (size_t i = 0; i < r.types.size(); ++i) {
-      int buf = sp.bufs[size_t(C.results[i])];
-      if (r.types[i].rank > 0) {
-        r.index[i] = buf;
-        continue;
-      }
-      int v = new_var(r.types[i].dtype, def.name + ".ret");
-      LStmt a{LStmtKind::Assign};
-      a.var = v;
-      a.value = K.exprs->load(buf, r.types[i].dtype, {});
-      at.push_back(a);
-      r.index[i] = kVarInput + v;
+      auto scalar = sp.scalar_results.find(C.results[i]);
+      r.index[i] = scalar != sp.scalar_results.end() ? kVarInput + scalar->second : sp.bufs[size_t(C.results[i])];
     }
   }
 

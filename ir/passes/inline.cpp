@@ -24,6 +24,10 @@ const LExpr* KernelSplice::ex(const LExpr* e) {
         r = s->second;
         break;
       }
+      if (auto v = scalar_results.find(e->buf); v != scalar_results.end()) {
+        r = b.var(v->second, e->dtype);
+        break;
+      }
       std::vector<const LExpr*> idx;
       for (size_t i = 0; i < e->ops.size(); ++i) idx.push_back(op(i));
       r = b.load(bufs[size_t(e->buf)], e->dtype, std::move(idx));
@@ -51,6 +55,15 @@ std::vector<LStmt> KernelSplice::stmts(const std::vector<LStmt>& body) {
       out.push_back(a);
       out.push_back(LStmt{LStmtKind::Break});
       continue;
+    }
+    if (auto v = scalar_results.find(s.buf); s.buf >= 0 && v != scalar_results.end()) {
+      if (s.kind == LStmtKind::Store) {
+        LStmt a{LStmtKind::Assign};
+        a.var = v->second;
+        a.value = ex(s.value);
+        out.push_back(a);
+      }
+      continue;  // its AllocResult: nothing to allocate
     }
     LStmt c{s.kind};
     c.var = s.var < 0 ? -1 : s.kind == LStmtKind::Assign || s.kind == LStmtKind::For || s.kind == LStmtKind::ReduceLoop
