@@ -284,8 +284,14 @@ class Repl {
   void run_pending() {
     std::string entry;
     entry.swap(pending_);
-    guarded([&] { jit_->run_interactive(entry, kEntryName); });
+    bool ran = false;
+    guarded([&] {
+      jit_->run_interactive(entry, kEntryName);
+      ran = true;
+    });
     learn_names(entry);
+    // Kernel definitions, for a new Jit (:threads) to define them again.
+    if (ran && trim(entry).rfind("def ", 0) == 0) defs_.push_back(entry);
   }
 
   /** Records the names in `text` that are now session variables. (Jit has no
@@ -360,6 +366,7 @@ class Repl {
       reset_jit();
       names_.clear();
       kernels_.clear();
+      defs_.clear();
       out_ << "session reset: no variables\n";
     } else if (n == ":quit") quit_ = true;
   }
@@ -532,8 +539,10 @@ class Repl {
     options_.threads = int(n);
     reset_jit();
     for (auto& [name, v] : kept) jit_->set(name, v);
-    out_ << fmt::format("threads: {} ({} variable{} kept)\n", n ? std::to_string(n) : "default", kept.size(),
-                        kept.size() == 1 ? "" : "s");
+    for (auto& def : defs_) jit_->run(def, kEntryName);  // ran before: defines, prints nothing
+    std::string kernels = defs_.empty() ? "" : fmt::format(", {} kernel definition{}", defs_.size(), defs_.size() == 1 ? "" : "s");
+    out_ << fmt::format("threads: {} ({} variable{}{} kept)\n", n ? std::to_string(n) : "default", kept.size(),
+                        kept.size() == 1 ? "" : "s", kernels);
   }
 
   void vars() {
@@ -558,6 +567,7 @@ class Repl {
   std::ostream& err_;
   std::set<std::string> names_;    // the session's variables (see learn_names)
   std::set<std::string> kernels_;  // names after `def`, for completion only
+  std::vector<std::string> defs_;  // the `def` entries that ran, in order
   std::string pending_;
   bool quit_ = false;
 };

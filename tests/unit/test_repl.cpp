@@ -344,6 +344,22 @@ TEST_CASE("the inspection commands, :threads, :reset and mistakes") {
   CHECK(has(s.out, "\n>>> session reset: no variables\n>>> no variables\n>>> <stdin>:1:1: error: unknown name 'p'\n"));
 }
 
+TEST_CASE(":threads keeps the kernels defined so far, as well as the variables") {
+  auto s = run_piped(
+      "def f(x):\n"
+      "    s = 0.0\n"
+      "    for i in range(len(x)):\n"
+      "        s += x[i]\n"
+      "    return s\n"
+      "\n"
+      "y = arange(4) * 1.0\n"
+      ":threads 1\n"
+      "f(y)\n");
+  INFO("session output:\n" << s.out);
+  CHECK(s.status == 0);
+  CHECK(has(s.out, ">>> threads: 1 (1 variable, 1 kernel definition kept)\n>>> 6.0\n"));
+}
+
 // Issue 12: an inspection command that failed on a loop kernel's call left
 // the session pointing at its freed output; the next call crashed.
 TEST_CASE("a failed :loops of a loop kernel, then a call of it") {
