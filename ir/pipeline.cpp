@@ -7,6 +7,7 @@
 
 #include "ir/passes/bounds.h"
 #include "ir/passes/fuse.h"
+#include "ir/passes/if_convert.h"
 #include "ir/passes/lower_to_loops.h"
 #include "ir/passes/multi_output.h"
 #include "ir/passes/parallelize.h"
@@ -90,6 +91,8 @@ void finish_kernel(Kernel& k) {
   after_pass("merge_reductions", k);
   version_bounds_checks(k);  // loops whose indices are in range run a copy without checks
   after_pass("bounds", k);
+  if_convert(k);  // conditional scalar updates in loops become selects
+  after_pass("if_convert", k);
   mark_vector_reductions(k);
   after_pass("vector_reductions", k);
   specialize_short_rows(k);
