@@ -108,6 +108,8 @@ const LExpr* LoopBuilder::binary(BinaryOp op, const LExpr* a, const LExpr* b) {
     if (op == BinaryOp::Sub && is(b, 0)) return a;
     if (op == BinaryOp::Mul && is(b, 1)) return a;
     if (op == BinaryOp::Mul && is(a, 1)) return b;
+    if (op == BinaryOp::FloorDiv && is(b, 1) && a->dtype != DType::Bool) return a;  // the rows of an (N, 1) array
+    if (op == BinaryOp::Mod && is(b, 1) && a->dtype != DType::Bool) return constant(a->dtype, 0, 0);
   }
   if (a == b && !is_float(a->dtype) && (op == BinaryOp::Eq || op == BinaryOp::Le || op == BinaryOp::Ge))
     return constant(DType::Bool, 0, 1);  // x == x (not for floats: NaN)

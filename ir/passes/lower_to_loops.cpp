@@ -373,12 +373,20 @@ class Lowering {
     return buf;
   }
 
-  // Runs `fill(body, idx)` over the index space `dims`, innermost loop vectorised.
+  // Runs `fill(body, idx)` over the index space `dims`, innermost loop
+  // vectorised. An axis of length 1 known at compile time (an (N, 1)
+  // operand: InputSig::dim_is_one) gets no loop: its index is 0, and the
+  // other axis is the one loop, vectorised and parallel.
   void nest(const std::vector<const LExpr*>& dims,
             const std::function<void(std::vector<LStmt>&, const std::vector<const LExpr*>&)>& fill) {
-    std::vector<int> vars;
+    std::vector<int> vars;  // -1 for a unit axis
     std::vector<const LExpr*> idx;
     for (size_t k = 0; k < dims.size(); ++k) {
+      if (dims[k]->kind == LExprKind::Const && dims[k]->ival == 1) {
+        vars.push_back(-1);
+        idx.push_back(b_.i64(0));
+        continue;
+      }
       vars.push_back(new_var(DType::I64, k == 0 ? "i" : "j"));
       idx.push_back(v(vars.back()));
     }
@@ -387,9 +395,13 @@ class Lowering {
     body_ = &inner;
     fill(inner, idx);
     body_ = saved;
+    bool innermost = true;
     for (size_t k = dims.size(); k-- > 0;) {
-      LStmt l = loop(vars[k], b_.i64(0), dims[k], std::move(inner), k + 1 == dims.size());
-      l.parallel = k == 0;  // each element (row) is written once, by its own iteration
+      if (vars[k] < 0) continue;
+      bool outermost = std::find_if(vars.begin(), vars.begin() + k, [](int x) { return x >= 0; }) == vars.begin() + k;
+      LStmt l = loop(vars[k], b_.i64(0), dims[k], std::move(inner), innermost);
+      l.parallel = outermost;  // each element (row) is written once, by its own iteration
+      innermost = false;
       inner.clear();
       inner.push_back(std::move(l));
     }
@@ -485,6 +497,20 @@ class Lowering {
     std::vector<LStmt> body;
     std::vector<LStmt>* saved = body_;
     body_ = &body;
+    ReduceOp op = n->opcode<ReduceOp>();
+    if (nred->kind == LExprKind::Const && nred->ival == 1 &&
+        (op == ReduceOp::Sum || op == ReduceOp::Prod || op == ReduceOp::Min || op == ReduceOp::Max ||
+         op == ReduceOp::Any || op == ReduceOp::All || op == ReduceOp::Mean)) {
+      // Over an axis of length 1 (an (N, 1) operand): each result is its one
+      // element (as the reduction of one element computes it, exactly).
+      const LExpr* x = elem(src, bmap(src, axis == 1 ? std::vector<const LExpr*>{v(o), b_.i64(0)}
+                                                     : std::vector<const LExpr*>{b_.i64(0), v(o)}));
+      body_ = saved;
+      body.push_back(store(buf, {v(o)}, b_.cast(x, n->dtype())));
+      top_->push_back(loop(o, b_.i64(0), dims[0], std::move(body), true));
+      top_->back().parallel = true;
+      return;
+    }
     const LExpr* r = reduction(n->opcode<ReduceOp>(), src->dtype(), nred, n->fval, [&](const LExpr* k) {
       return elem(src, bmap(src, axis == 1 ? std::vector<const LExpr*>{v(o), k} : std::vector<const LExpr*>{k, v(o)}));
     }, body);
