@@ -544,24 +544,19 @@ class Emitter {
         continue;
       }
       LValue* p = B.CreateFMul(h, h);
-      if (bit == 30 - __builtin_clz(unsigned(n))) {
-        l = fma(h, h, B.CreateFNeg(p));  // l is 0 before the first square
-      } else {
-        LValue* t2 = B.CreateFMul(h, l);
-        l = B.CreateFAdd(fma(h, h, B.CreateFNeg(p)), B.CreateFAdd(t2, t2));
-      }
+      LValue* e = fma(h, h, B.CreateFNeg(p));
+      l = bit == 30 - __builtin_clz(unsigned(n)) ? e : fma(B.CreateFAdd(h, h), l, e);  // l is 0 at first
       h = p;
       if ((n >> bit) & 1) {
         p = B.CreateFMul(h, x);
-        l = B.CreateFAdd(fma(h, x, B.CreateFNeg(p)), B.CreateFMul(l, x));
+        l = fma(l, x, fma(h, x, B.CreateFNeg(p)));
         h = p;
       }
     }
     if (f32) return B.CreateFPTrunc(h, vec_type(DType::F32, w));
-    LValue* al = B.CreateUnaryIntrinsic(llvm::Intrinsic::fabs, l);
-    LValue* use_l = B.CreateAnd(B.CreateFCmpOGT(al, constant(DType::F64, 0, 0, w)),
-                                B.CreateFCmpOLT(al, constant(DType::F64, INFINITY, 0, w)));
-    return B.CreateSelect(use_l, B.CreateFAdd(h, l), h);
+    // h + l, except where that is 0 or NaN (fcmp ueq): then h.
+    LValue* r = B.CreateFAdd(h, l);
+    return B.CreateSelect(B.CreateFCmpUEQ(r, constant(DType::F64, 0, 0, w)), h, r);
   }
 
   // i ** n for a literal n >= 0: binary powering with wrapping products

@@ -132,22 +132,19 @@ inline double pow_literal(double x, int n, bool f32) {
       continue;
     }
     double p = h * h;
-    if (bit == top - 1) {
-      l = std::fma(h, h, -p);  // l is 0 before the first square
-    } else {
-      double t = h * l;
-      l = std::fma(h, h, -p) + (t + t);
-    }
+    l = bit == top - 1 ? std::fma(h, h, -p) : std::fma(h + h, l, std::fma(h, h, -p));  // l is 0 at first
     h = p;
     if ((n >> bit) & 1) {
       p = h * x;
-      l = std::fma(h, x, -p) + l * x;
+      l = std::fma(l, x, std::fma(h, x, -p));
       h = p;
     }
   }
   if (f32) return double(float(h));
-  // l is 0 (h is exact: keep its zero's sign), or not finite (h overflowed or is inf or NaN): h.
-  return (std::fabs(l) > 0 && std::fabs(l) < INFINITY) ? h + l : h;
+  // h + l, except where that is 0 (h is an exact zero: keep its sign) or
+  // NaN (h is NaN or overflowed to inf, and l is NaN): then h.
+  double r = h + l;
+  return (r == 0 || r != r) ? h : r;
 }
 
 /** a op b with both operands (and the result) already of dtype `t`; for
