@@ -1,6 +1,8 @@
 // Index analysis (see loop_analysis.h).
 #include "ir/loop_analysis.h"
 
+#include <unordered_set>
+
 namespace numjit {
 
 bool IndexAnalysis::depends(const LExpr* e, int var) {
@@ -80,6 +82,53 @@ bool IndexAnalysis::vectorizable_impl(const LExpr* e, int var) {
   for (auto* o : e->ops)
     if (!vectorizable(o, var)) return false;
   return true;
+}
+
+std::vector<int> vars_read_by(const LStmt& s) {
+  std::vector<int> vars;
+  std::unordered_set<const LExpr*> seen;
+  stmt_exprs(s, [&](const LExpr* root) {
+    for_each_expr(root, seen, [&](const LExpr* e) {
+      if (e->kind == LExprKind::Var) vars.push_back(e->var);
+    });
+  });
+  return vars;
+}
+
+namespace {
+
+// Returns what `list` writes; adds to `escaping` (see escaping_vars).
+std::set<int> scan_list(const std::vector<LStmt>& list, std::set<int>& escaping) {
+  std::map<int, bool> plain;  // variable -> its last writer here is a plain assignment
+  std::set<int> written;
+  for (const LStmt& st : list) {
+    for (int v : vars_read_by(st))
+      if (!plain[v]) escaping.insert(v);
+    if (st.kind == LStmtKind::Assign) {
+      plain[st.var] = true;
+      written.insert(st.var);
+    }
+    std::set<int> inner = scan_list(st.body, escaping);
+    inner.merge(scan_list(st.orelse, escaping));
+    if (st.kind == LStmtKind::For || st.kind == LStmtKind::ReduceLoop) inner.insert(st.var);
+    for (int v : inner) {
+      plain[v] = false;
+      written.insert(v);
+    }
+    for (const Accumulator& a : st.accs) {  // a reduction defines its results
+      plain[a.result_var] = true;
+      written.insert(a.result_var);
+    }
+  }
+  return written;
+}
+
+}  // namespace
+
+std::set<int> escaping_vars(const Kernel& k) {
+  std::set<int> escaping;
+  scan_list(k.body, escaping);
+  return escaping;
 }
 
 }  // namespace numjit

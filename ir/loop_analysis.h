@@ -6,6 +6,8 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
+#include <vector>
 #include <utility>
 
 #include "ir/loop_ir.h"
@@ -30,5 +32,20 @@ class IndexAnalysis {
   std::map<std::pair<const LExpr*, int>, bool> depends_, vectorizable_;
   std::map<std::pair<const LExpr*, int>, std::pair<bool, int64_t>> affine_;
 };
+
+}  // namespace numjit
+
+namespace numjit {
+
+/** The variables of `k` whose value can flow from one statement list into
+ *  another: some statement reads one where the nearest earlier statement of
+ *  its own list that writes it is not a plain assignment (a loop, an if
+ *  writing it inside, or none at all). The others are the lowering's
+ *  temporaries and locals set before use in one block: private to that
+ *  block (ir/passes/if_convert.h, parallelize.h). */
+std::set<int> escaping_vars(const Kernel& k);
+
+/** The variables statement `s` itself reads (not its body's). */
+std::vector<int> vars_read_by(const LStmt& s);
 
 }  // namespace numjit

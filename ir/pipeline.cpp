@@ -93,6 +93,8 @@ void finish_kernel(Kernel& k) {
   after_pass("bounds", k);
   if_convert(k);  // conditional scalar updates in loops become selects
   after_pass("if_convert", k);
+  parallelize_independent_loops(k);  // range loops whose iterations are independent run on the pool
+  after_pass("auto_parallel", k);
   mark_vector_reductions(k);
   after_pass("vector_reductions", k);
   specialize_short_rows(k);

@@ -7,6 +7,8 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "ir/loop_analysis.h"
+
 namespace numjit {
 
 namespace {
@@ -15,7 +17,7 @@ constexpr int kMaxSpeculated = 48;  // operations computed whatever the conditio
 
 class IfConverter {
  public:
-  explicit IfConverter(Kernel& k) : k_(k), b_(*k.exprs) { scan(k.body); }
+  explicit IfConverter(Kernel& k) : k_(k), b_(*k.exprs), escaping_(escaping_vars(k)) {}
 
   void block(std::vector<LStmt>& body, bool in_loop) {
     std::vector<LStmt> out;
@@ -111,46 +113,6 @@ class IfConverter {
     return b_.select(c, t, f);
   }
 
-  // The variables statement `st` itself reads (not its body's).
-  static std::vector<int> vars_of(const LStmt& st) {
-    std::vector<int> vars;
-    std::unordered_set<const LExpr*> seen;
-    stmt_exprs(st, [&](const LExpr* root) {
-      for_each_expr(root, seen, [&](const LExpr* e) {
-        if (e->kind == LExprKind::Var) vars.push_back(e->var);
-      });
-    });
-    return vars;
-  }
-
-  // Finds the variables some statement reads while the value may come from
-  // another statement list: the nearest earlier statement of its own list
-  // that writes the variable is not a plain assignment (or there is none).
-  // The others (the lowering's temporaries, a user's `t = ...; use(t)` in
-  // one block) never carry a value out of a branch, so a converted branch
-  // substitutes them and assigns nothing. Returns what `list` writes.
-  std::set<int> scan(const std::vector<LStmt>& list) {
-    std::map<int, bool> plain;  // variable -> its last writer here is a plain assignment
-    std::set<int> written;
-    for (const LStmt& st : list) {
-      for (int v : vars_of(st))
-        if (!plain[v]) escaping_.insert(v);
-      if (st.kind == LStmtKind::Assign) {
-        plain[st.var] = true;
-        written.insert(st.var);
-      }
-      std::set<int> inner = scan(st.body);
-      inner.merge(scan(st.orelse));
-      if (st.kind == LStmtKind::For || st.kind == LStmtKind::ReduceLoop) inner.insert(st.var);
-      for (const Accumulator& a : st.accs) inner.insert(a.result_var);
-      for (int v : inner) {
-        plain[v] = false;
-        written.insert(v);
-      }
-    }
-    return written;
-  }
-
   void convert(LStmt& s, std::vector<LStmt>& out) {
     std::vector<int> order;
     auto then_vals = effect(s.body, order);
@@ -191,7 +153,7 @@ class IfConverter {
 
   Kernel& k_;
   LoopBuilder& b_;
-  std::set<int> escaping_;  // see scan()
+  std::set<int> escaping_;  // escaping_vars(): only these carry values out of a branch
 };
 
 }  // namespace

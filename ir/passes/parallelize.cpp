@@ -5,7 +5,11 @@
 
 #include <cmath>
 #include <cstdint>
+#include <map>
+#include <set>
+#include <unordered_set>
 
+#include "ir/loop_analysis.h"
 #include "ir/passes/inline.h"
 
 namespace numjit {
@@ -187,5 +191,115 @@ class Parallelizer {
 }  // namespace
 
 void parallelize_pranges(Kernel& k) { Parallelizer(k).block(k.body, false); }
+
+namespace {
+
+class IndependentLoops {
+ public:
+  explicit IndependentLoops(Kernel& k) : k_(k), escaping_(escaping_vars(k)) {}
+
+  // Marks the loops of `body` that are not inside another loop.
+  void block(std::vector<LStmt>& body) {
+    for (LStmt& s : body) {
+      if (s.kind == LStmtKind::For) {
+        if (!s.step && !s.parallel && independent(s)) s.parallel = true;
+        continue;  // nothing inside a loop
+      }
+      if (is_loop(s)) continue;
+      block(s.body);
+      block(s.orelse);
+    }
+  }
+
+ private:
+  bool independent(const LStmt& loop) {
+    bool ok = true;
+    std::map<int, int> assigned;
+    walk_stmts(loop.body, [&](const LStmt& s, int) {
+      switch (s.kind) {
+        case LStmtKind::Assign: ++assigned[s.var]; break;
+        case LStmtKind::Store:
+        case LStmtKind::If:
+        case LStmtKind::Check: break;
+        default: ok = false; break;  // loops, jumps, allocations
+      }
+    });
+    if (!ok) return false;
+    for (auto [v, n] : assigned)
+      if (v == loop.var || escaping_.count(v)) return false;
+    // Index expressions in terms of the loop variable: the body's
+    // single-assignment temporaries substituted.
+    std::map<int, const LExpr*> defs;
+    walk_stmts(loop.body, [&](const LStmt& s, int) {
+      if (s.kind == LStmtKind::Assign && assigned[s.var] == 1) defs[s.var] = s.value;
+    });
+    std::map<int, std::vector<const LExpr*>> stores;  // buffer -> its one index
+    bool writes_input = false;
+    walk_stmts(loop.body, [&](const LStmt& s, int) {
+      if (s.kind != LStmtKind::Store) return;
+      const Buffer& b = k_.buffers[size_t(s.buf)];
+      if (b.rank < 1 || s.args.empty()) {
+        ok = false;
+        return;
+      }
+      std::vector<const LExpr*> idx;
+      for (const LExpr* a : s.args) idx.push_back(resolve(a, defs, 0));
+      int64_t coef = 0;
+      if (!idx[0] || !index_.affine(idx[0], loop.var, coef) || coef == 0) ok = false;
+      for (size_t a = 1; a < idx.size(); ++a)
+        if (!idx[a] || index_.depends(idx[a], loop.var)) ok = false;
+      auto [it, fresh] = stores.emplace(s.buf, idx);
+      if (!fresh && it->second != idx) ok = false;
+      writes_input |= b.kind == BufferKind::Input;
+    });
+    if (!ok) return false;
+    // Loads: of a stored buffer only its element of this iteration; of
+    // another argument none, when an argument is written.
+    std::unordered_set<const LExpr*> seen;
+    walk_stmts(loop.body, [&](const LStmt& s, int) {
+      stmt_exprs(s, [&](const LExpr* root) {
+        for_each_expr(root, seen, [&](const LExpr* e) {
+          if (e->kind != LExprKind::Load) return;
+          auto st = stores.find(e->buf);
+          if (st != stores.end()) {
+            std::vector<const LExpr*> idx;
+            for (const LExpr* a : e->ops) idx.push_back(resolve(a, defs, 0));
+            if (idx != st->second) ok = false;
+          } else if (writes_input && k_.buffers[size_t(e->buf)].kind == BufferKind::Input &&
+                     k_.buffers[size_t(e->buf)].rank > 0) {
+            ok = false;
+          }
+        });
+      });
+    });
+    return ok;
+  }
+
+  // `e` with the temporaries of `defs` replaced by their values (null when
+  // that nests too deep).
+  const LExpr* resolve(const LExpr* e, const std::map<int, const LExpr*>& defs, int depth) {
+    if (depth > 16) return nullptr;
+    if (e->kind == LExprKind::Var) {
+      auto d = defs.find(e->var);
+      return d == defs.end() ? e : resolve(d->second, defs, depth + 1);
+    }
+    if (e->ops.empty()) return e;
+    std::vector<const LExpr*> ops;
+    for (const LExpr* o : e->ops) {
+      const LExpr* r = resolve(o, defs, depth + 1);
+      if (!r) return nullptr;
+      ops.push_back(r);
+    }
+    return ops == e->ops ? e : k_.exprs->rebuild(*e, std::move(ops));
+  }
+
+  Kernel& k_;
+  std::set<int> escaping_;
+  IndexAnalysis index_;
+};
+
+}  // namespace
+
+void parallelize_independent_loops(Kernel& k) { IndependentLoops(k).block(k.body); }
 
 }  // namespace numjit

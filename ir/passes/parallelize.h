@@ -22,4 +22,17 @@ constexpr int64_t kPrangeReductionBlock = 1024;
  *  order. No loop is marked `prange` afterwards. */
 void parallelize_pranges(Kernel& k);
 
+/** Requires: pranges parallelised, bounds checks versioned. Guarantees: a
+ *  `range` loop of a kernel that is not inside another loop, has unit
+ *  step, no loop, break, continue, return or allocation in its body, whose
+ *  scalars are private to an iteration (escaping_vars: set before read,
+ *  not read after the loop) and whose stores write an element that moves
+ *  with the loop variable (on the first axis; any load of a stored buffer
+ *  reads the element the iteration stores; no store into one argument
+ *  while another is read, as they may overlap) is marked `parallel`: its
+ *  iterations are independent, so running them on the thread pool gives
+ *  the serial loop's results exactly. Reductions stay serial (their order
+ *  is the loop's). */
+void parallelize_independent_loops(Kernel& k);
+
 }  // namespace numjit

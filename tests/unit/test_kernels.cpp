@@ -754,3 +754,62 @@ TEST_CASE("prange loops and large loops run on more than one thread") {
     CHECK(jit.get("s").scalar<double>() == 3145722.0);
   }
 }
+
+// Issue 13: a range loop whose iterations are independent runs on the pool
+// (ir/passes/parallelize.h, parallelize_independent_loops), with the serial
+// loop's results at any thread count; loops with carried state, reads of
+// other iterations' elements, possibly overlapping arguments, or locals read
+// after the loop stay serial.
+TEST_CASE("range loops with independent iterations run in parallel, the others in order") {
+  const char* kernels =
+      "def helper(v):\n    r = v * v\n    if v < 0:\n        r = -r\n    return r\n"
+      "def indep(x):\n    out = empty_like(x)\n    for i in range(len(x)):\n        out[i] = helper(x[i]) + 1.0\n"
+      "    return out\n"
+      "def inplace(x):\n    for i in range(len(x)):\n        x[i] = x[i] * 0.5\n    return x\n"
+      "def carried(x):\n    out = empty_like(x)\n    out[0] = x[0]\n    for i in range(1, len(x)):\n"
+      "        out[i] = out[i - 1] + x[i]\n    return out\n"
+      "def neighbour(x):\n    for i in range(len(x) - 1):\n        x[i] = x[i + 1] * 2.0\n    return x\n"
+      "def two(a, b):\n    for i in range(len(a)):\n        a[i] = b[i] + 1.0\n    return a\n"
+      "def last(x):\n    t = 0.0\n    out = empty_like(x)\n    for i in range(len(x)):\n        if x[i] > 3:\n"
+      "            t = x[i]\n        out[i] = t\n    return out\n";
+  Jit probe;
+  probe.run(kernels);
+  std::vector<double> p(8, 1.0);
+  Args a = {{"x", Value(Array::view(p))}, {"y", Value(Array::view(p))}};
+  auto loops = [&](const char* call) { return probe.emit(std::string("r = ") + call, Stage::Loops, a); };
+  CHECK(loops("indep(x)").find(") parallel:") != std::string::npos);
+  CHECK(loops("inplace(x)").find(") parallel:") != std::string::npos);
+  for (const char* serial : {"carried(x)", "neighbour(x)", "two(x, y)", "last(x)"}) {
+    CAPTURE(serial);
+    CHECK(loops(serial).find(") parallel:") == std::string::npos);
+  }
+  std::vector<double> x(100000);
+  for (size_t i = 0; i < x.size(); ++i) x[i] = double(int(i % 13) - 6) * 0.75;
+  std::vector<std::vector<double>> results;
+  for (int threads : {1, 2, 3}) {
+    CAPTURE(threads);
+    Options o;
+    o.threads = threads;
+    o.disk_cache = false;
+    Jit jit(o);
+    jit.run(kernels);
+    std::vector<double> xi = x, xc = x, xn = x;
+    jit.set("x", Value(Array::view(x)));
+    jit.set("xi", Value(Array::view(xi)));
+    jit.set("xn", Value(Array::view(xn)));
+    uint64_t before = ThreadPool::worker_ranges();
+    jit.run("r1 = indep(x)\nr2 = inplace(xi)\n");
+    if (threads > 1) CHECK(ThreadPool::worker_ranges() > before);
+    jit.run("r3 = carried(x)\nr4 = neighbour(xn)\nr5 = last(x)\n");
+    std::vector<double> all;
+    for (const char* r : {"r1", "r2", "r3", "r4", "r5"}) {
+      auto v = jit.get(r).array().to_vector<double>();
+      all.insert(all.end(), v.begin(), v.end());
+    }
+    results.push_back(all);
+  }
+  CHECK(results[1] == results[0]);
+  CHECK(results[2] == results[0]);
+  // Spot values: the serial semantics.
+  CHECK(results[0][0] == -19.25);  // x[0] = -4.5: -(4.5 * 4.5) + 1
+}
