@@ -81,10 +81,10 @@ void check(llvm::Error e, const char* what) {
 std::string pipeline(bool unswitch) {
   const char* ic = "instcombine<max-iterations=1;no-verify-fixpoint>";
   return fmt::format(
-      "function(simplifycfg,sroa<modify-cfg>,early-cse<memssa>,{0},simplifycfg,loop-mssa(licm,loop-rotate,licm{1}),"
+      "function(simplifycfg,sroa<modify-cfg>,early-cse<memssa>,{0},{2}simplifycfg,loop-mssa(licm,loop-rotate,licm{1}),"
       "{0},loop(indvars,loop-deletion),inject-tli-mappings,loop-vectorize,loop-load-elim,{0},simplifycfg,"
       "loop-mssa(licm),simplifycfg),globaldce",
-      ic, unswitch ? ",simple-loop-unswitch<nontrivial;trivial>" : "");
+      ic, unswitch ? ",simple-loop-unswitch<nontrivial;trivial>" : "", unswitch ? "constraint-elimination," : "");
 }
 
 /** Whether an `if` of the kernel sits inside one of its loops: only then
