@@ -115,7 +115,7 @@ TEST_CASE("nearest_name suggests close names only") {
 
 // --- lexer -------------------------------------------------------------------
 
-TEST_CASE("lexer: indentation gives INDENT and DEDENT; blank and comment lines vanish") {
+TEST_CASE("lexer: indentation gives INDENT and DEDENT, blank and comment lines vanish") {
   std::vector<Tok> kinds = kinds_of(
       "def f(x):\n"
       "    # a comment\n"
@@ -131,7 +131,7 @@ TEST_CASE("lexer: indentation gives INDENT and DEDENT; blank and comment lines v
   CHECK(kinds == expected);
 }
 
-TEST_CASE("lexer: the last line needs no newline; brackets and backslashes join lines") {
+TEST_CASE("lexer: the last line needs no newline, brackets and backslashes join lines") {
   CHECK(kinds_of("x") == std::vector<Tok>{Tok::Name, Tok::Newline, Tok::Eof});
   CHECK(kinds_of("") == std::vector<Tok>{Tok::Eof});
   CHECK(kinds_of("\n  \n# c\n") == std::vector<Tok>{Tok::Eof});

@@ -208,7 +208,7 @@ b = total(arange(5) * 0.5)
   CHECK(jit.get("b").scalar<double>() == 5.0);
 }
 
-TEST_CASE("prange reductions give the serial answer; 2-D element writes; writes reach the caller") {
+TEST_CASE("prange reductions give the serial answer, 2-D element writes, writes reach the caller") {
   Jit jit;
   std::string out = run(jit, R"(
 def rowsums(X):
@@ -394,7 +394,7 @@ print(twice(arange(3)))
   CHECK(out == "[0 2 4] [0. 1. 2.]\n[0 3 6]\n");
 }
 
-TEST_CASE("negative indices wrap; out-of-bounds accesses are errors naming index and size") {
+TEST_CASE("negative indices wrap, out-of-bounds accesses are errors naming index and size") {
   Jit jit;
   CHECK(run(jit, "def last(x):\n    return x[-1]\nprint(last(arange(4)))\n") == "3\n");
   CHECK(error_of("def f(x):\n    out = zeros(3)\n    for i in range(5):\n        out[i] = x[i]\n    return out\nf(arange(3))\n")
@@ -439,7 +439,7 @@ TEST_CASE("kernel error paths") {
   CHECK(error_of("def sum(x):\n    return x\n").find("is a builtin function") != std::string::npos);
 }
 
-TEST_CASE("return from inside loops and branches (scalars; the types of all returns unify)") {
+TEST_CASE("return from inside loops and branches (scalars, the types of all returns unify)") {
   Jit jit;
   std::string out = run(jit, R"(
 def find(x, v):
@@ -668,7 +668,7 @@ def doubled(x):
 
 TEST_SUITE("kernels") {
 
-TEST_CASE("loops whose indices are provably in range run a copy without checks; others keep them") {
+TEST_CASE("loops whose indices are provably in range run a copy without checks, others keep them") {
   const char* src = R"(
 def shift(p, k):
     out = zeros(len(p) - k)
@@ -704,9 +704,17 @@ def back(p):
   CHECK(loops.substr(quick, slow - quick).find("select(") == std::string::npos);
   CHECK(loops.substr(slow).find("index(") != std::string::npos);
   CHECK(jit.eval("shift(p, 2)", {{"p", p}}).array().to_vector<double>() == std::vector<double>{3, 6, 12});
-  // An index read from memory cannot be proven: checked as before.
+  // An index read from memory cannot be proven: its check stays in both
+  // copies; the copy without the provable idx[i] checks has only that one.
   std::vector<int64_t> idx = {0, 4, -1};
-  CHECK(jit.emit("gather(p, idx)", Stage::Loops, {{"p", p}, {"idx", idx}}).find("else:") == std::string::npos);
+  std::string g = jit.emit("gather(p, idx)", Stage::Loops, {{"p", p}, {"idx", idx}});
+  size_t gq = g.find("if "), gs = g.find("else:");
+  REQUIRE(gq != std::string::npos);
+  REQUIRE(gs != std::string::npos);
+  std::string fast = g.substr(gq, gs - gq);
+  CHECK(fast.find("index(") != std::string::npos);
+  CHECK(fast.find("index(", fast.find("index(") + 1) == std::string::npos);
+  CHECK(g.substr(gs).find("index(") != std::string::npos);
   CHECK(jit.eval("gather(p, idx)", {{"p", p}, {"idx", idx}}).scalar<double>() == 33.0);
   // A loop that would fail runs the checked copy: the writes before the bad
   // index happen (the caller sees them, as in NumPy), then the error.

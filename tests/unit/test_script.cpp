@@ -120,7 +120,7 @@ TEST_CASE("control flow belongs in kernels") {
 
 TEST_SUITE("script") {
 
-TEST_CASE("fabs is a float function; save errors point at the call; straight-line kernel statements") {
+TEST_CASE("fabs is a float function, save errors point at the call, straight-line kernel statements") {
   CHECK(run("print(fabs(-3), fabs(arange(3) - 1))\n") == "3.0 [1. 0. 1.]\n");
   CHECK(run("save(\"/nonexistent/dir/x.npy\", 3)\n").find("s.nj:1:1: error: cannot save") != std::string::npos);
   CHECK(run("def f(x):\n    x + 1\n    return x * 2\nprint(f(arange(3)))\n") == "[0 2 4]\n");
