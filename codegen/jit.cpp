@@ -15,6 +15,7 @@
 #include <llvm/IR/Module.h>
 #include <llvm/MC/TargetRegistry.h>
 #include <llvm/Passes/PassBuilder.h>
+#include <llvm/Support/CommandLine.h>
 #include <llvm/Support/TargetSelect.h>
 #include <llvm/Support/raw_ostream.h>
 #include <llvm/MC/MCSubtargetInfo.h>
@@ -366,6 +367,19 @@ JitEngine::JitEngine(const std::string& cache_dir) : impl_(std::make_unique<Impl
   std::call_once(init, [] {
     llvm::InitializeNativeTarget();
     llvm::InitializeNativeTargetAsmPrinter();
+    // The loop vectorizer may vectorize a loop around an in-order float
+    // reduction (`s += v` of a kernel's `for` loop, which keeps Python's
+    // order): the per-element work runs in vectors and the additions stay
+    // one by one, in order, so the bits are unchanged. LLVM enables this by
+    // default only for AArch64; it is a process-wide LLVM option (a host
+    // that runs its own LLVM passes in the same process sees it too).
+    // nanmean's `if not isnan(v): s += v; n += 1` on AVX-512 Zen 5: 0.83 ->
+    // 0.59 ms.
+    // (The vectorizer reads the option only when it occurred, as if given
+    // on a command line: addOccurrence, not setValue.)
+    auto& opts = llvm::cl::getRegisteredOptions();
+    if (auto it = opts.find("force-ordered-reductions"); it != opts.end() && it->second->getNumOccurrences() == 0)
+      it->second->addOccurrence(0, "force-ordered-reductions", "true");
   });
   auto jtmb = unwrap(llvm::orc::JITTargetMachineBuilder::detectHost(), "detecting the host CPU");
   std::string cpu = llvm::sys::getHostCPUName().str();

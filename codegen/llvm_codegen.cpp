@@ -528,8 +528,9 @@ class Emitter {
   }
 
   // x ** n for a literal n (scalar_ops.h, pow_literal: the same steps in
-  // the same order): f64 as products carried with their fma-exact errors,
-  // f32 as f64 products rounded once.
+  // the same order): plain products for f64 with n <= kPlainPowMax, larger
+  // f64 powers as products carried with their fma-exact errors, f32 as f64
+  // products rounded once.
   LValue* literal_pow(LValue* x, int n, DType t, unsigned w) {
     const bool f32 = t == DType::F32;
     LType* vt = vec_type(DType::F64, w);
@@ -537,8 +538,9 @@ class Emitter {
     auto fma = [&](LValue* a, LValue* b, LValue* c) { return B.CreateIntrinsic(llvm::Intrinsic::fma, {vt}, {a, b, c}); };
     LValue* h = x;
     LValue* l = nullptr;
+    const bool plain = f32 || n <= kPlainPowMax;
     for (int bit = 30 - __builtin_clz(unsigned(n)); bit >= 0; --bit) {
-      if (f32) {
+      if (plain) {
         h = B.CreateFMul(h, h);
         if ((n >> bit) & 1) h = B.CreateFMul(h, x);
         continue;
@@ -554,6 +556,7 @@ class Emitter {
       }
     }
     if (f32) return B.CreateFPTrunc(h, vec_type(DType::F32, w));
+    if (plain) return h;
     // h + l, except where that is 0 or NaN (fcmp ueq): then h.
     LValue* r = B.CreateFAdd(h, l);
     return B.CreateSelect(B.CreateFCmpUEQ(r, constant(DType::F64, 0, 0, w)), h, r);

@@ -113,20 +113,28 @@ inline int64_t int_mod(int64_t a, int64_t b) {
 }
 
 /** A power with a literal integer exponent, 3 <= n <= 64, of a base that
- *  is not a constant (`x ** 3`): binary powering, each f64 product carried
- *  with its rounding error (an fma) as a pair, rounded once at the end, so
- *  the result is pow's (correctly rounded in nearly every case) at a few
- *  multiplies instead of a libm call; f32 bases are powered in plain f64
- *  products and rounded once. Codegen emits the same steps in the same
- *  order (llvm_codegen.cpp, literal_pow), so the interpreters agree with it
- *  bit for bit. Both zeros, infinities and NaN give pow's results. */
+ *  is not a constant (`x ** 3`): binary powering instead of a libm call.
+ *  - n <= kPlainPowMax (f64): plain products, as Numba and hand-written
+ *    code compute them (`x ** 3` is `(x * x) * x`, bit for bit). n - 1
+ *    roundings put the result within n - 1 <= 4 ulp of the exact power, so
+ *    within the 4 ulp promised for every libm-backed builtin; a result
+ *    within 4 ulp of the largest finite value may overflow to inf.
+ *  - larger n (f64): each product carried with its rounding error (an fma)
+ *    as a pair, rounded once at the end, so the result is pow's (correctly
+ *    rounded in nearly every case) at a few multiplies.
+ *  - f32 bases: plain f64 products, rounded once to f32.
+ *  Codegen emits the same steps in the same order (llvm_codegen.cpp,
+ *  literal_pow), so the interpreters agree with it bit for bit. Both zeros,
+ *  infinities and NaN give pow's results. */
+inline constexpr int kPlainPowMax = 5;
 inline bool literal_power(double n) { return n >= 3 && n <= 64 && n == std::floor(n); }
 
 inline double pow_literal(double x, int n, bool f32) {
   int top = 31 - __builtin_clz(unsigned(n));
   double h = x, l = 0;
+  const bool plain = f32 || n <= kPlainPowMax;
   for (int bit = top - 1; bit >= 0; --bit) {
-    if (f32) {
+    if (plain) {
       h = h * h;
       if ((n >> bit) & 1) h = h * x;
       continue;
@@ -141,6 +149,7 @@ inline double pow_literal(double x, int n, bool f32) {
     }
   }
   if (f32) return double(float(h));
+  if (plain) return h;
   // h + l, except where that is 0 (h is an exact zero: keep its sign) or
   // NaN (h is NaN or overflowed to inf, and l is NaN): then h.
   double r = h + l;

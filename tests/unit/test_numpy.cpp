@@ -366,7 +366,7 @@ const std::vector<Case> kCases = {
     {"x ** 0.5 is sqrt", "p ** 0.5", "p ** 0.5"},
     {"i32 ** 0.5 is f64 sqrt", "xi[:4] ** 0.5", "xi[:4] ** 0.5"},
     {"x ** 3.0", "x ** 3.0", "x ** 3.0", Cmp::Transcendental},
-    // Literal integer exponents are products with their errors carried (scalar_ops.h, pow_literal).
+    // Literal integer exponents are products (scalar_ops.h, pow_literal).
     {"edge values ** 3", "ev ** 3", "ev ** 3", Cmp::Transcendental},
     {"edge values ** 4", "ev ** 4", "ev ** 4", Cmp::Transcendental},
     {"edge values ** 50", "ev ** 50", "ev ** 50", Cmp::Transcendental},
