@@ -480,20 +480,16 @@ class Emitter {
     if (!is_float(from)) return from == DType::Bool ? B.CreateZExt(a, tt) : B.CreateSExtOrTrunc(a, tt);
     // Float -> int as x86's cvtt does: NaN and out-of-range give INT_MIN
     // (ir/scalar_ops.h float_to_int); fptosi alone would be poison there.
+    // In range is |d| < 2^31 (2^63): the values just below -2^31 (-2^63)
+    // that fail it truncate to INT_MIN anyway, so one compare decides, and
+    // select ignores the poison of the arm it does not take.
     LValue* d = from == DType::F32 ? B.CreateFPExt(a, vec_type(DType::F64, w)) : a;
-    LValue* ok;
-    int64_t imin;
-    if (to == DType::I32) {
-      ok = B.CreateAnd(B.CreateFCmpOGT(d, constant(DType::F64, -2147483649.0, 0, w)),
-                       B.CreateFCmpOLT(d, constant(DType::F64, 2147483648.0, 0, w)));
-      imin = INT32_MIN;
-    } else {
-      ok = B.CreateAnd(B.CreateFCmpOGE(d, constant(DType::F64, -9223372036854775808.0, 0, w)),
-                       B.CreateFCmpOLT(d, constant(DType::F64, 9223372036854775808.0, 0, w)));
-      imin = INT64_MIN;
-    }
-    LValue* safe = B.CreateSelect(ok, d, constant(DType::F64, 0, 0, w));
-    return B.CreateSelect(ok, B.CreateFPToSI(safe, tt), constant(to, 0, imin, w));
+    const bool i32 = to == DType::I32;
+    LValue* ok = B.CreateFCmpOLT(B.CreateUnaryIntrinsic(llvm::Intrinsic::fabs, d),
+                                 constant(DType::F64, i32 ? 2147483648.0 : 9223372036854775808.0, 0, w));
+    LValue* r = B.CreateSelect(ok, B.CreateFPToSI(d, tt), constant(to, 0, i32 ? INT32_MIN : INT64_MIN, w));
+    if (auto* sel = llvm::dyn_cast<llvm::SelectInst>(r)) sel->setMetadata(llvm::LLVMContext::MD_unpredictable, llvm::MDNode::get(C, {}));
+    return r;
   }
 
   // Python's floor division and modulo of floats: NumPy's npy_divmod
@@ -905,6 +901,12 @@ class Emitter {
                        bool last_values = false) {
     Touched used{std::vector<bool>(vars_.size()), std::vector<bool>(vars_.size()), std::vector<bool>(bufs_.size()), {}};
     touch(scope, used);
+    // A temp read in the task is assigned in it (find_temps) and is an SSA
+    // value there, never read after it: it needs no field. (A loop of
+    // 10 000 statements has 40 000 temps; fields for them made the caller's
+    // block 40 000 stores long, which LLVM's scheduler takes quadratic time on.)
+    for (size_t i = 0; i < vars_.size(); ++i)
+      if (temp_[i]) used.vars[i] = used.assigned[i] = false;
     if (last_values) extras.push_back(nblocks);
     std::vector<LType*> fields = {B.getPtrTy()};
     for (size_t i = 0; i < vars_.size(); ++i)

@@ -109,6 +109,40 @@ TEST_CASE("float to int casts of NaN and out-of-range values give INT_MIN, like 
         std::vector<int32_t>{INT32_MIN, INT32_MIN, INT32_MIN, -3, 3});
 }
 
+// Codegen tests |d| < 2^63 (2^31) and JitEngine turns the scalar form into
+// cvttsd2si (jit.cpp, truncate_like_x86); both must keep the edges: the
+// bounds themselves, the values just inside them, infinities, -0.0; in
+// vector loops (200 elements), scalar remainders (the 11 alone) and a
+// kernel's scalar loop, from f64 and from f32.
+TEST_CASE("float to int casts at the edges of the integer range, in vector code, scalar code and kernels") {
+  Jit jit;
+  const double p63 = 9223372036854775808.0, p31 = 2147483648.0;
+  std::vector<double> edge = {-p63, p63, std::nextafter(p63, 0), -p31 - 0.5, -p31 - 1, -p31, p31 - 0.5, p31,
+                              INFINITY, -INFINITY, -0.0};
+  auto i64_of = [&](double v) { return std::isnan(v) || !(std::fabs(v) < p63) ? INT64_MIN : int64_t(v); };
+  auto i32_of = [&](double v) { return !(v > -p31 - 1 && v < p31) ? INT32_MIN : int32_t(v); };
+  for (size_t n : {edge.size(), size_t(200)}) {
+    std::vector<double> x(n);
+    for (size_t i = 0; i < n; ++i) x[i] = edge[i % edge.size()];
+    std::vector<float> xf(x.begin(), x.end());
+    std::vector<int64_t> want64, wantf;
+    std::vector<int32_t> want32;
+    for (size_t i = 0; i < n; ++i) {
+      want64.push_back(i64_of(x[i]));
+      want32.push_back(i32_of(x[i]));
+      wantf.push_back(i64_of(double(xf[i])));
+    }
+    CAPTURE(n);
+    CHECK(jit.eval("i64(x)", {{"x", x}}).array().to_vector<int64_t>() == want64);
+    CHECK(jit.eval("i32(x)", {{"x", x}}).array().to_vector<int32_t>() == want32);
+    CHECK(jit.eval("i64(xf)", {{"xf", xf}}).array().to_vector<int64_t>() == wantf);
+    // A kernel loop that LLVM cannot vectorize (a conditional store): scalar.
+    jit.run("def conv(x):\n    out = zeros(x.shape[0], dtype=i64)\n    for i in range(x.shape[0]):\n"
+            "        b = int(x[i])\n        if b != 12345:\n            out[i] = b\n    return out\n");
+    CHECK(jit.eval("conv(x)", {{"x", x}}).array().to_vector<int64_t>() == want64);
+  }
+}
+
 TEST_CASE("errors inside kernels reach the host as numjit::Error") {
   Jit jit;
   std::vector<double> p(5), q(6);
