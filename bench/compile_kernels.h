@@ -124,7 +124,10 @@ inline void compile_and_call(numjit::Jit& jit, const CompileKernel& k, const num
 /** Registers compile/<K>/cold, compile/<K>/memory-hit, compile/<K>/disk-hit
  *  for every kernel above, and compile/engine/cold (bench/compile_latency.cpp). */
 void register_compile_benchmarks();
-/** compile_scaling/* (bench/compile_scaling.cpp). */
+/** compile_scaling/... (bench/compile_scaling.cpp). */
 void register_scaling_benchmarks();
+
+/** calls/... (bench/call_cost.cpp): a small kernel called per element from a loop. */
+void register_call_benchmarks();
 
 }  // namespace numjit_bench

@@ -878,18 +878,20 @@ void register_all() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  // --benchmark_filter=compile...: only the compile-latency benchmarks, which
-  // use small inputs of their own; skip the 10M-element inputs and the
-  // verification of the workload kernels.
+  // --benchmark_filter=compile... or calls...: only the compile-latency or
+  // call-cost benchmarks, which use inputs of their own; skip the
+  // 10M-element inputs and the verification of the workload kernels.
   bool compile_only = false;
   for (int i = 1; i < argc; ++i)
-    compile_only |= std::string(argv[i]).rfind("--benchmark_filter=compile", 0) == 0 ||
-                    std::string(argv[i]).rfind("--benchmark_filter=^compile", 0) == 0;  // compile_scaling too
+    for (const char* own : {"--benchmark_filter=compile", "--benchmark_filter=^compile", "--benchmark_filter=calls",
+                            "--benchmark_filter=^calls"})  // compile_scaling too
+      compile_only |= std::string(argv[i]).rfind(own, 0) == 0;
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   if (compile_only) {
     numjit_bench::register_compile_benchmarks();
     numjit_bench::register_scaling_benchmarks();
+    numjit_bench::register_call_benchmarks();
     benchmark::RunSpecifiedBenchmarks();
     benchmark::Shutdown();
     return 0;
@@ -914,6 +916,7 @@ int main(int argc, char** argv) {
   register_all();
   numjit_bench::register_compile_benchmarks();
   numjit_bench::register_scaling_benchmarks();
+  numjit_bench::register_call_benchmarks();
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   return 0;
