@@ -213,27 +213,50 @@ class IndependentLoops {
 
  private:
   bool independent(const LStmt& loop) {
+    // What the body may hold: assignments, stores, ifs, checks, and loops
+    // of its own (serial; a break or continue inside one leaves only it).
     bool ok = true;
-    std::map<int, int> assigned;
-    walk_stmts(loop.body, [&](const LStmt& s, int) {
+    std::map<int, int> assigned;  // variable -> assignments (inner loop variables count)
+    walk_stmts(loop.body, [&](const LStmt& s, int loops) {
       switch (s.kind) {
         case LStmtKind::Assign: ++assigned[s.var]; break;
+        case LStmtKind::For:
+          if (s.parallel) ok = false;
+          assigned[s.var] += 2;
+          break;
+        case LStmtKind::Break:
+        case LStmtKind::Continue:
+          if (loops == 0) ok = false;
+          break;
         case LStmtKind::Store:
         case LStmtKind::If:
-        case LStmtKind::Check: break;
-        default: ok = false; break;  // loops, jumps, allocations
+        case LStmtKind::Check:
+        case LStmtKind::While: break;
+        default: ok = false; break;  // returns, numjit's reductions, allocations
       }
     });
-    if (!ok) return false;
-    for (auto [v, n] : assigned)
-      if (v == loop.var || escaping_.count(v)) return false;
+    if (!ok || assigned.count(loop.var)) return false;
+    // The body's variables are private to an iteration: each read follows
+    // an assignment of the same iteration, and none is read after the loop
+    // except after an assignment of its own (escaping_vars).
+    std::set<int> inside;
+    for (auto [v, n] : assigned) inside.insert(v);
+    std::set<int> defined;
+    if (!assigned_before_read(loop.body, defined, inside)) return false;
+    std::set<int> outside;
+    reads_outside(k_.body, &loop, outside);
+    for (int v : inside)
+      if (outside.count(v) && escaping_.count(v)) return false;
     // Index expressions in terms of the loop variable: the body's
     // single-assignment temporaries substituted.
     std::map<int, const LExpr*> defs;
     walk_stmts(loop.body, [&](const LStmt& s, int) {
       if (s.kind == LStmtKind::Assign && assigned[s.var] == 1) defs[s.var] = s.value;
     });
-    std::map<int, std::vector<const LExpr*>> stores;  // buffer -> its one index
+    // Stores: each buffer's first index is one expression, affine in the
+    // loop variable and otherwise invariant, so iterations write disjoint
+    // rows (elements, for one axis).
+    std::map<int, const LExpr*> rows;  // buffer -> its first index
     bool writes_input = false;
     walk_stmts(loop.body, [&](const LStmt& s, int) {
       if (s.kind != LStmtKind::Store) return;
@@ -242,29 +265,24 @@ class IndependentLoops {
         ok = false;
         return;
       }
-      std::vector<const LExpr*> idx;
-      for (const LExpr* a : s.args) idx.push_back(resolve(a, defs, 0));
+      const LExpr* row = row_of(s.args[0], defs, loop);
       int64_t coef = 0;
-      if (!idx[0] || !index_.affine(idx[0], loop.var, coef) || coef == 0) ok = false;
-      for (size_t a = 1; a < idx.size(); ++a)
-        if (!idx[a] || index_.depends(idx[a], loop.var)) ok = false;
-      auto [it, fresh] = stores.emplace(s.buf, idx);
-      if (!fresh && it->second != idx) ok = false;
+      if (!row || !index_.affine(row, loop.var, coef) || coef == 0 || reads_any(row, inside)) ok = false;
+      auto [it, fresh] = rows.emplace(s.buf, row);
+      if (!fresh && it->second != row) ok = false;
       writes_input |= b.kind == BufferKind::Input;
     });
     if (!ok) return false;
-    // Loads: of a stored buffer only its element of this iteration; of
-    // another argument none, when an argument is written.
+    // Loads: of a stored buffer only the iteration's own row; of another
+    // argument none, when an argument is written (they may overlap).
     std::unordered_set<const LExpr*> seen;
     walk_stmts(loop.body, [&](const LStmt& s, int) {
       stmt_exprs(s, [&](const LExpr* root) {
         for_each_expr(root, seen, [&](const LExpr* e) {
           if (e->kind != LExprKind::Load) return;
-          auto st = stores.find(e->buf);
-          if (st != stores.end()) {
-            std::vector<const LExpr*> idx;
-            for (const LExpr* a : e->ops) idx.push_back(resolve(a, defs, 0));
-            if (idx != st->second) ok = false;
+          auto st = rows.find(e->buf);
+          if (st != rows.end()) {
+            if (e->ops.empty() || row_of(e->ops[0], defs, loop) != st->second) ok = false;
           } else if (writes_input && k_.buffers[size_t(e->buf)].kind == BufferKind::Input &&
                      k_.buffers[size_t(e->buf)].rank > 0) {
             ok = false;
@@ -273,6 +291,64 @@ class IndependentLoops {
       });
     });
     return ok;
+  }
+
+  // A first index with the temporaries resolved; the wrap of a negative
+  // index, select(i < 0, i + n, i), is i itself where the loop counts up
+  // from a constant >= 0 (a checked loop's index has that form).
+  const LExpr* row_of(const LExpr* index, const std::map<int, const LExpr*>& defs, const LStmt& loop) {
+    const LExpr* e = resolve(index, defs, 0);
+    auto is_var = [&](const LExpr* x) { return x->kind == LExprKind::Var && x->var == loop.var; };
+    if (e && e->kind == LExprKind::Select && is_var(e->ops[2]) && e->ops[0]->kind == LExprKind::Binary &&
+        BinaryOp(e->ops[0]->op) == BinaryOp::Lt && is_var(e->ops[0]->ops[0]) &&
+        e->ops[0]->ops[1]->kind == LExprKind::Const && e->ops[0]->ops[1]->ival == 0 && !loop.step &&
+        loop.lo->kind == LExprKind::Const && loop.lo->ival >= 0)
+      return e->ops[2];
+    return e;
+  }
+
+  // Definite assignment over `body`: false when a statement reads a
+  // variable of `inside` that not every path has assigned yet in this
+  // iteration (`defined`: those assigned on every path so far). A loop may
+  // run no trip, so it defines nothing after it; its body sees its own
+  // variable.
+  bool assigned_before_read(const std::vector<LStmt>& body, std::set<int>& defined, const std::set<int>& inside) {
+    for (const LStmt& s : body) {
+      for (int v : vars_read_by(s))
+        if (inside.count(v) && !defined.count(v)) return false;
+      if (s.kind == LStmtKind::Assign) {
+        defined.insert(s.var);
+      } else if (s.kind == LStmtKind::If) {
+        std::set<int> then = defined, other = defined;
+        if (!assigned_before_read(s.body, then, inside) || !assigned_before_read(s.orelse, other, inside))
+          return false;
+        std::set<int> both;
+        for (int v : then)
+          if (other.count(v)) both.insert(v);
+        defined = std::move(both);
+      } else if (is_loop(s)) {
+        std::set<int> in = defined;
+        if (s.kind == LStmtKind::For) in.insert(s.var);
+        if (!assigned_before_read(s.body, in, inside)) return false;
+      }
+    }
+    return true;
+  }
+
+  // The variables read by statements of `body` outside the statement `skip`.
+  void reads_outside(const std::vector<LStmt>& body, const LStmt* skip, std::set<int>& out) {
+    walk_stmts(body, [&](const LStmt& s, int) {
+      if (&s == skip) return false;
+      for (int v : vars_read_by(s)) out.insert(v);
+      return true;
+    });
+  }
+
+  bool reads_any(const LExpr* e, const std::set<int>& vars) {
+    std::unordered_set<const LExpr*> seen;
+    bool found = false;
+    for_each_expr(e, seen, [&](const LExpr* x) { found |= x->kind == LExprKind::Var && vars.count(x->var); });
+    return found;
   }
 
   // `e` with the temporaries of `defs` replaced by their values (null when

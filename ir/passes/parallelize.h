@@ -24,15 +24,18 @@ void parallelize_pranges(Kernel& k);
 
 /** Requires: pranges parallelised, bounds checks versioned. Guarantees: a
  *  `range` loop of a kernel that is not inside another loop, has unit
- *  step, no loop, break, continue, return or allocation in its body, whose
- *  scalars are private to an iteration (escaping_vars: set before read,
- *  not read after the loop) and whose stores write an element that moves
- *  with the loop variable (on the first axis; any load of a stored buffer
- *  reads the element the iteration stores; no store into one argument
- *  while another is read, as they may overlap) is marked `parallel`: its
- *  iterations are independent, so running them on the thread pool gives
- *  the serial loop's results exactly. Reductions stay serial (their order
- *  is the loop's). */
+ *  step, no return, allocation or numjit reduction in its body (serial
+ *  loops of its own may be there, with their breaks and continues), whose
+ *  scalars are private to an iteration (each read follows an assignment of
+ *  the same iteration on every path; none read after the loop unless
+ *  assigned again first, per escaping_vars) and whose stores write rows
+ *  that move with the loop variable (each stored buffer's first index is
+ *  one expression, affine in it with a nonzero coefficient and otherwise
+ *  invariant; any load of a stored buffer reads the iteration's own row; no
+ *  store into one argument while another is read, as they may overlap) is
+ *  marked `parallel`: its iterations are independent, so running them on
+ *  the thread pool gives the serial loop's results exactly. Reductions stay
+ *  serial (their order is the loop's). */
 void parallelize_independent_loops(Kernel& k);
 
 }  // namespace numjit

@@ -787,15 +787,39 @@ TEST_CASE("range loops with independent iterations run in parallel, the others i
       "def neighbour(x):\n    for i in range(len(x) - 1):\n        x[i] = x[i + 1] * 2.0\n    return x\n"
       "def two(a, b):\n    for i in range(len(a)):\n        a[i] = b[i] + 1.0\n    return a\n"
       "def last(x):\n    t = 0.0\n    out = empty_like(x)\n    for i in range(len(x)):\n        if x[i] > 3:\n"
-      "            t = x[i]\n        out[i] = t\n    return out\n";
+      "            t = x[i]\n        out[i] = t\n    return out\n"
+      // Loops inside: private locals set in each iteration, rows written.
+      "def rows(m):\n    out = empty(m.shape[0])\n    for i in range(m.shape[0]):\n        s = 0.0\n"
+      "        for j in range(m.shape[1]):\n            s += m[i, j] * j\n        out[i] = s\n    return out\n"
+      "def escape(m):\n    out = zeros(m.shape)\n    for i in range(m.shape[0]):\n        for j in range(m.shape[1]):\n"
+      "            k = 0\n            z = 0.0\n            while k < 50 and z < 4.0:\n                z = z * z + m[i, j]\n"
+      "                k += 1\n                if z < -100.0:\n                    break\n            out[i, j] = k\n"
+      "    return out\n"
+      // A sum carried from row to row; a local maybe unset (no inner trip);
+      // columns written by rows.
+      "def carried2(m):\n    out = empty(m.shape[0])\n    acc = 0.0\n    for i in range(m.shape[0]):\n"
+      "        for j in range(m.shape[1]):\n            acc += m[i, j]\n        out[i] = acc\n    return out\n"
+      "def unset(m, n):\n    out = empty(m.shape[0])\n    t = 1.0\n    for i in range(m.shape[0]):\n"
+      "        for j in range(n):\n            t = m[i, j]\n        out[i] = t\n    return out\n"
+      "def columns(m):\n    out = zeros((m.shape[1], m.shape[0]))\n    for i in range(m.shape[0]):\n"
+      "        for j in range(m.shape[1]):\n            out[j, 0] = out[j, 0] + m[i, j]\n    return out\n";
   Jit probe;
   probe.run(kernels);
   std::vector<double> p(8, 1.0);
-  Args a = {{"x", Value(Array::view(p))}, {"y", Value(Array::view(p))}};
-  auto loops = [&](const char* call) { return probe.emit(std::string("r = ") + call, Stage::Loops, a); };
+  Args a = {{"x", Value(Array::view(p))}, {"y", Value(Array::view(p))}, {"m", Value(Array::view(p.data(), DType::F64, {2, 4}))}};
+  // Whether the kernel's own loop over `i` (`for i.<n> in ...`, not the
+  // loops numjit writes for zeros and the like) is marked parallel.
+  auto loops = [&](const char* call) {
+    std::string text = probe.emit(std::string("r = ") + call, Stage::Loops, a);
+    size_t at = text.find("for i.");
+    return at == std::string::npos ? std::string() : text.substr(at, text.find('\n', at) - at);
+  };
   CHECK(loops("indep(x)").find(") parallel:") != std::string::npos);
   CHECK(loops("inplace(x)").find(") parallel:") != std::string::npos);
-  for (const char* serial : {"carried(x)", "neighbour(x)", "two(x, y)", "last(x)"}) {
+  CHECK(loops("rows(m)").find(") parallel:") != std::string::npos);
+  CHECK(loops("escape(m)").find(") parallel:") != std::string::npos);
+  for (const char* serial : {"carried(x)", "neighbour(x)", "two(x, y)", "last(x)", "carried2(m)", "unset(m, 2)",
+                             "columns(m)"}) {
     CAPTURE(serial);
     CHECK(loops(serial).find(") parallel:") == std::string::npos);
   }
@@ -816,9 +840,13 @@ TEST_CASE("range loops with independent iterations run in parallel, the others i
     uint64_t before = ThreadPool::worker_ranges();
     jit.run("r1 = indep(x)\nr2 = inplace(xi)\n");
     if (threads > 1) CHECK(ThreadPool::worker_ranges() > before);
-    jit.run("r3 = carried(x)\nr4 = neighbour(xn)\nr5 = last(x)\n");
+    jit.run("r3 = carried(x)\nr4 = neighbour(xn)\nr5 = last(x)\nm = x.reshape((1000, 100)) * 0.1\n");
+    before = ThreadPool::worker_ranges();
+    jit.run("r6 = rows(m)\nr7 = escape(m)\n");
+    if (threads > 1) CHECK(ThreadPool::worker_ranges() > before);
+    jit.run("r8 = carried2(m)\nr9 = unset(m, 3)\nr10 = columns(m)\n");
     std::vector<double> all;
-    for (const char* r : {"r1", "r2", "r3", "r4", "r5"}) {
+    for (const char* r : {"r1", "r2", "r3", "r4", "r5", "r6", "r7", "r8", "r9", "r10"}) {
       auto v = jit.get(r).array().to_vector<double>();
       all.insert(all.end(), v.begin(), v.end());
     }
