@@ -1235,6 +1235,7 @@ class Session {
     ke.signature = text.substr(0, text.find('\n'));
     if (ke.signature.rfind("kernel ", 0) == 0) ke.signature.erase(0, 7);
     std::vector<LoopReport> reports = engine().explain(k, codegen_options());
+    std::vector<const LStmt*> stmts = kernel_loops(k);
     std::vector<int> depth;  // of each loop, in kernel_loops() order
     walk_stmts(k.body, [&](const LStmt& st, int loops) {
       if (is_loop(st)) depth.push_back(loops);
@@ -1248,6 +1249,7 @@ class Session {
       size_t colon = le.loop.find(": ");  // a reduction's accumulators follow its colon
       if (le.loop.rfind("reduce ", 0) == 0 && colon != std::string::npos) le.loop.erase(colon);
       le.parallel = r.code.task;
+      if (!le.parallel) le.serial_reason = stmts[i]->serial_reason;
       using V = LoopExplanation::Vectorizer;
       if (r.code.reduce_lanes || r.code.scan_lanes) {
         le.vectorizer = V::Numjit;

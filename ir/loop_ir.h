@@ -120,6 +120,8 @@ struct LStmt {
   std::vector<LoopReduction> reductions;  // For with prange: the outer scalars its iterations reduce
   bool parallel = false;               // For: iterations independent; may run on the thread pool;
                                        // ReduceLoop: runs in blocks on the thread pool (vector_reductions.h)
+  std::string serial_reason;           // For of the kernel's body left serial: why its iterations may
+                                       // depend on each other (parallelize.h; for :explain only)
   CheckKind check = CheckKind::Message;
   std::string message;                 // Check: text or "where" prefix
 };

@@ -499,7 +499,10 @@ class Repl {
         else how = "not vectorized";
         for (size_t i = 0; i < l.why_not.size(); ++i) how += (i ? "; " : ": ") + l.why_not[i];
         out_ << fmt::format("  {}{}  ->  {}, {}\n", std::string(size_t(2 * l.depth), ' '), l.loop,
-                            l.parallel ? "parallel (thread pool)" : "serial", how);
+                            l.parallel                  ? "parallel (thread pool)"
+                            : l.serial_reason.empty() ? "serial"
+                                                      : "serial (" + l.serial_reason + ")",
+                            how);
       }
       auto list = [](const std::vector<std::pair<std::string, int>>& xs) {
         std::string s;

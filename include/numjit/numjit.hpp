@@ -224,6 +224,9 @@ struct LoopExplanation {
   int depth = 0;          ///< 0: a loop of the kernel's body; 1: inside one; ...
   std::string loop;       ///< its line in the loop IR (--emit=loops), e.g. "for i0 in [0, p.shape[0]) parallel"
   bool parallel = false;  ///< its iterations, or a reduction's blocks, run on the thread pool
+  /** Why a `for` loop of the kernel's body runs in order, when it does
+   *  ("`s` is carried from one iteration to the next"); empty otherwise. */
+  std::string serial_reason;
   /** Who wrote it as SIMD vectors: numjit itself (a float reduction in the
    *  fixed lanes of its summation order, or a prefix scan), LLVM's loop
    *  vectorizer, or nobody. */

@@ -202,7 +202,10 @@ class IndependentLoops {
   void block(std::vector<LStmt>& body) {
     for (LStmt& s : body) {
       if (s.kind == LStmtKind::For) {
-        if (!s.step && !s.parallel && independent(s)) s.parallel = true;
+        if (!s.parallel) {
+          s.serial_reason = s.step ? "its step is not 1" : why_serial(s);
+          s.parallel = s.serial_reason.empty();
+        }
         continue;  // nothing inside a loop
       }
       if (is_loop(s)) continue;
@@ -212,41 +215,47 @@ class IndependentLoops {
   }
 
  private:
-  bool independent(const LStmt& loop) {
+  // Why `loop`'s iterations may depend on each other; empty when they
+  // are independent.
+  std::string why_serial(const LStmt& loop) {
     // What the body may hold: assignments, stores, ifs, checks, and loops
     // of its own (serial; a break or continue inside one leaves only it).
-    bool ok = true;
+    std::string why;
     std::map<int, int> assigned;  // variable -> assignments (inner loop variables count)
     walk_stmts(loop.body, [&](const LStmt& s, int loops) {
       switch (s.kind) {
         case LStmtKind::Assign: ++assigned[s.var]; break;
         case LStmtKind::For:
-          if (s.parallel) ok = false;
+          if (s.parallel) why = "a parallel loop is inside it";
           assigned[s.var] += 2;
           break;
         case LStmtKind::Break:
         case LStmtKind::Continue:
-          if (loops == 0) ok = false;
+          if (loops == 0) why = "it breaks or continues";
           break;
         case LStmtKind::Store:
         case LStmtKind::If:
         case LStmtKind::Check:
         case LStmtKind::While: break;
-        default: ok = false; break;  // returns, numjit's reductions, allocations
+        case LStmtKind::Return: why = "it returns"; break;
+        case LStmtKind::ReduceLoop: why = "an array reduction is inside it"; break;
+        default: why = "it allocates an array"; break;
       }
     });
-    if (!ok || assigned.count(loop.var)) return false;
+    if (!why.empty()) return why;
+    if (assigned.count(loop.var)) return "it assigns its loop variable";
     // The body's variables are private to an iteration: each read follows
     // an assignment of the same iteration, and none is read after the loop
     // except after an assignment of its own (escaping_vars).
     std::set<int> inside;
     for (auto [v, n] : assigned) inside.insert(v);
     std::set<int> defined;
-    if (!assigned_before_read(loop.body, defined, inside)) return false;
+    if (int v = assigned_before_read(loop.body, defined, inside); v >= 0)
+      return fmt::format("`{}` is carried from one iteration to the next", user_name(v));
     std::set<int> outside;
     reads_outside(k_.body, &loop, outside);
     for (int v : inside)
-      if (outside.count(v) && escaping_.count(v)) return false;
+      if (outside.count(v) && escaping_.count(v)) return fmt::format("`{}` is read after the loop", user_name(v));
     // Index expressions in terms of the loop variable: the body's
     // single-assignment temporaries substituted.
     std::map<int, const LExpr*> defs;
@@ -259,20 +268,19 @@ class IndependentLoops {
     std::map<int, const LExpr*> rows;  // buffer -> its first index
     bool writes_input = false;
     walk_stmts(loop.body, [&](const LStmt& s, int) {
-      if (s.kind != LStmtKind::Store) return;
+      if (s.kind != LStmtKind::Store || !why.empty()) return;
       const Buffer& b = k_.buffers[size_t(s.buf)];
-      if (b.rank < 1 || s.args.empty()) {
-        ok = false;
-        return;
-      }
-      const LExpr* row = row_of(s.args[0], defs, loop);
+      const LExpr* row = b.rank < 1 || s.args.empty() ? nullptr : row_of(s.args[0], defs, loop);
       int64_t coef = 0;
-      if (!row || !index_.affine(row, loop.var, coef) || coef == 0 || reads_any(row, inside)) ok = false;
+      if (!row || !index_.affine(row, loop.var, coef) || coef == 0 || reads_any(row, inside))
+        why = fmt::format("its stores into `{}` do not move with `{}` on the first axis", b.name,
+                          user_name(loop.var));
       auto [it, fresh] = rows.emplace(s.buf, row);
-      if (!fresh && it->second != row) ok = false;
+      if (why.empty() && !fresh && it->second != row)
+        why = fmt::format("it stores into `{}` at two different rows", b.name);
       writes_input |= b.kind == BufferKind::Input;
     });
-    if (!ok) return false;
+    if (!why.empty()) return why;
     // Loads: of a stored buffer only the iteration's own row; of another
     // argument none, when an argument is written (they may overlap).
     std::unordered_set<const LExpr*> seen;
@@ -280,17 +288,28 @@ class IndependentLoops {
       stmt_exprs(s, [&](const LExpr* root) {
         for_each_expr(root, seen, [&](const LExpr* e) {
           if (e->kind != LExprKind::Load) return;
+          if (!why.empty()) return;
+          const Buffer& b = k_.buffers[size_t(e->buf)];
           auto st = rows.find(e->buf);
           if (st != rows.end()) {
-            if (e->ops.empty() || row_of(e->ops[0], defs, loop) != st->second) ok = false;
-          } else if (writes_input && k_.buffers[size_t(e->buf)].kind == BufferKind::Input &&
-                     k_.buffers[size_t(e->buf)].rank > 0) {
-            ok = false;
+            if (e->ops.empty() || row_of(e->ops[0], defs, loop) != st->second)
+              why = fmt::format("it reads elements of `{}` that other iterations may write", b.name);
+          } else if (writes_input && b.kind == BufferKind::Input && b.rank > 0) {
+            why = fmt::format("it writes an argument while reading `{}`, which may overlap it", b.name);
           }
         });
       });
     });
-    return ok;
+    return why;
+  }
+
+  // A variable's name as the user wrote it (the loop IR numbers them: s.1).
+  std::string user_name(int v) {
+    std::string n = k_.var_names[size_t(v)];
+    size_t dot = n.rfind('.');
+    if (dot != std::string::npos && dot + 1 < n.size() && n.find_first_not_of("0123456789", dot + 1) == std::string::npos)
+      n.erase(dot);
+    return n;
   }
 
   // A first index with the temporaries resolved; the wrap of a negative
@@ -307,21 +326,20 @@ class IndependentLoops {
     return e;
   }
 
-  // Definite assignment over `body`: false when a statement reads a
-  // variable of `inside` that not every path has assigned yet in this
-  // iteration (`defined`: those assigned on every path so far). A loop may
-  // run no trip, so it defines nothing after it; its body sees its own
-  // variable.
-  bool assigned_before_read(const std::vector<LStmt>& body, std::set<int>& defined, const std::set<int>& inside) {
+  // Definite assignment over `body`: a variable of `inside` that some
+  // statement reads before every path has assigned it in this iteration,
+  // or -1 (`defined`: those assigned on every path so far). A loop may run
+  // no trip, so it defines nothing after it; its body sees its own variable.
+  int assigned_before_read(const std::vector<LStmt>& body, std::set<int>& defined, const std::set<int>& inside) {
     for (const LStmt& s : body) {
       for (int v : vars_read_by(s))
-        if (inside.count(v) && !defined.count(v)) return false;
+        if (inside.count(v) && !defined.count(v)) return v;
       if (s.kind == LStmtKind::Assign) {
         defined.insert(s.var);
       } else if (s.kind == LStmtKind::If) {
         std::set<int> then = defined, other = defined;
-        if (!assigned_before_read(s.body, then, inside) || !assigned_before_read(s.orelse, other, inside))
-          return false;
+        if (int v = assigned_before_read(s.body, then, inside); v >= 0) return v;
+        if (int v = assigned_before_read(s.orelse, other, inside); v >= 0) return v;
         std::set<int> both;
         for (int v : then)
           if (other.count(v)) both.insert(v);
@@ -329,10 +347,10 @@ class IndependentLoops {
       } else if (is_loop(s)) {
         std::set<int> in = defined;
         if (s.kind == LStmtKind::For) in.insert(s.var);
-        if (!assigned_before_read(s.body, in, inside)) return false;
+        if (int v = assigned_before_read(s.body, in, inside); v >= 0) return v;
       }
     }
-    return true;
+    return -1;
   }
 
   // The variables read by statements of `body` outside the statement `skip`.

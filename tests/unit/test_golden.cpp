@@ -410,6 +410,25 @@ TEST_CASE("Jit::explain of the workload kernels agrees with the loop IR and with
     CHECK(!loops[size_t(i) + 1].parallel);
     CHECK(loops[size_t(i) + 1].vectorizer == V::Numjit);
   }
+
+  // A loop kernel's `for` loops: why one stays serial (issue 13).
+  jit.run("def run_sum(x):\n    out = empty_like(x)\n    s = 0.0\n    for i in range(len(x)):\n"
+          "        s += x[i]\n        out[i] = s\n    return out\n"
+          "def twice(x):\n    out = empty_like(x)\n    for i in range(len(x)):\n        out[i] = 2.0 * x[i]\n"
+          "    return out\n");
+  for (const char* call : {"run_sum(e)", "twice(e)"}) {
+    CAPTURE(call);
+    Explanation ex = jit.explain(call, {{"e", Array::view(e.data(), DType::F64, {1000})}});
+    bool serial = std::string(call) == "run_sum(e)", seen = false;
+    for (auto& k : ex.kernels)
+      for (auto& l : k.loops)
+        if (l.loop.rfind("for i.", 0) == 0) {
+          seen = true;
+          CHECK(l.parallel == !serial);
+          CHECK(l.serial_reason == (serial ? "`s` is carried from one iteration to the next" : ""));
+        }
+    CHECK(seen);
+  }
 }
 
 // --- determinism of the printers -----------------------------------------------
