@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <cstring>
 #include <functional>
 #include <map>
@@ -348,6 +349,7 @@ const Node* Builder::binary(BinaryOp op, const Node* a, const Node* b, Span span
       if (e == 1.0) return cast(a, result);
       if (e == 0.5) return math(MathFn::Sqrt, cast(a, result), span);
       if (e == -1.0) return binary(BinaryOp::Div, const_float(1.0, result, false), cast(a, result), span);
+      if (const Node* p = constant_power(cast(a, result), e, span)) return p;
     }
   }
 
@@ -364,6 +366,61 @@ const Node* Builder::binary(BinaryOp op, const Node* a, const Node* b, Span span
   n.shape = broadcast_shapes(a, b, span);
   n.ops = {cast(a, operand), cast(b, operand)};
   return make(std::move(n));
+}
+
+// x ** e for a float x and a literal e that pow would serve, without pow and
+// with pow's signed zeros, infinities and NaN (q = 1 / x below):
+//  - e = -2, -3: q ** -e, one division.
+//  - e = -4 .. -64: 1 / x ** -e (Numba's form) where x ** -e is a normal
+//    number; where it is not (it overflowed, is subnormal or 0, or NaN), the
+//    same with x scaled by 2^k first and the result by 2^(k * e) after
+//    (exact, k = +-floor(1000 / -e) towards 1), so results near the
+//    overflow and underflow thresholds keep their accuracy.
+//  - e = m + 1/2 (m = 1 .. 4) or -(m + 1/2) (m = 0 .. 2): x ** m * sqrt(x),
+//    1 / sqrt(x) or q ** m * sqrt(q); x = +-0 and -inf, where the square
+//    roots give other signs or NaN, are set apart.
+// Each is within 4 ulp of glibc's pow (measured over 27 000 values from
+// 1e-300 to 1e300 and the edges: 2 to 4 ulp at most, tests/test_vecmath.cpp);
+// e = -3.5 as q ** 3 * sqrt(q), and -4 as q ** 4, reached 5, so -3.5 keeps
+// pow and -4 takes the form of -5.
+// f32 bases are powered in f64 and rounded once. nullptr for other e.
+const Node* Builder::constant_power(const Node* x, double e, Span span) {
+  const DType t = x->dtype();
+  const bool half = e - std::floor(e) == 0.5 && e >= -2.5 && e <= 4.5 && e != 0.5;
+  const bool negative_int = e <= -2 && e == std::floor(e) && (e >= -4 || literal_power(-e));
+  if (!half && !negative_int) return nullptr;
+  if (t == DType::F32) return cast(constant_power(cast(x, DType::F64), e, span), DType::F32, span);
+  auto k = [&](double v) { return const_float(v, t, false); };
+  auto power = [&](const Node* base, double n) {  // n >= 1: x, x * x, or a literal power
+    return n == 1 ? base : binary(BinaryOp::Pow, base, const_float(n, t, true), span);
+  };
+  const Node* q = e < -0.5 ? binary(BinaryOp::Div, k(1.0), x, span) : nullptr;
+  if (negative_int) {
+    if (e >= -3) return power(q, -e);
+    const Node* p = power(x, -e);
+    const Node* mag = math(MathFn::Abs, p, span);
+    const Node* normal =
+        binary(BinaryOp::BitAnd, binary(BinaryOp::Ge, mag, k(std::numeric_limits<double>::min()), span),
+               binary(BinaryOp::Le, mag, k(std::numeric_limits<double>::max()), span), span);
+    // x ** -e left the normal range downwards (|x| < 1) or upwards.
+    const Node* small = binary(BinaryOp::Lt, math(MathFn::Abs, x, span), k(1.0), span);
+    const double scale = std::floor(1000 / -e);
+    const Node* scaled = power(binary(BinaryOp::Mul, x, select(small, k(std::ldexp(1, int(scale))),
+                                                               k(std::ldexp(1, -int(scale))), span), span), -e);
+    const Node* back = select(small, k(std::ldexp(1, int(-scale * e))), k(std::ldexp(1, int(scale * e))), span);
+    const Node* fallback = binary(BinaryOp::Mul, binary(BinaryOp::Div, k(1.0), scaled, span), back, span);
+    return select(normal, binary(BinaryOp::Div, k(1.0), p, span), fallback, span);
+  }
+  const double m = std::floor(std::fabs(e));
+  const Node* base = e > 0 ? x : q;
+  const Node* root = e == -0.5 ? binary(BinaryOp::Div, k(1.0), math(MathFn::Sqrt, x, span), span)
+                               : math(MathFn::Sqrt, base, span);
+  const Node* v = m == 0 ? root : binary(BinaryOp::Mul, power(base, m), root, span);
+  // pow(+-0, e) is +0 for e > 0 and +inf for e < 0; pow(-inf, e) the reverse.
+  const Node* at_zero = e > 0 ? k(0.0) : k(INFINITY);
+  const Node* at_minus_inf = e > 0 ? k(INFINITY) : k(0.0);
+  return select(binary(BinaryOp::Eq, x, k(0.0), span), at_zero,
+                select(binary(BinaryOp::Eq, x, k(-INFINITY), span), at_minus_inf, v, span), span);
 }
 
 const Node* Builder::math(MathFn fn, const Node* a, Span span) {

@@ -175,6 +175,9 @@ class Builder {
   /** A math function; integer and bool inputs are cast to a float first
    *  (abs, sign, floor... of ints follow NumPy's own rules). */
   const Node* math(MathFn fn, const Node* a, Span span);
+  /** `x ** e` for a float `x` and a literal negative integer or half-integer
+   *  `e` without pow, with pow's edge values; nullptr for other `e`. */
+  const Node* constant_power(const Node* x, double e, Span span);
   const Node* cast(const Node* a, DType t, Span span = {});
   /** An explicit cast (`i64(x)`, `x.astype(f32)`): the result is strong even
    *  when `a` is a weak scalar of the same dtype. */
